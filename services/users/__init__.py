@@ -1,0 +1,31 @@
+"""users: accounts, profiles, skills, login and the signing keys."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.users.api import auth, users
+from services.users.models import Base
+from shared.config import PORTS, Settings
+from shared.service import Service
+
+
+def ensure_admin_from_env(runtime) -> None:
+    settings = runtime.settings
+    if settings.admin_email and settings.admin_password:
+        from services.users.accounts import ensure_admin
+
+        with runtime.unit_of_work() as uow:
+            ensure_admin(uow, email=settings.admin_email, password=settings.admin_password)
+
+
+SERVICE = Service(
+    name="users", port=PORTS["users"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    blueprints=(users, auth), on_start=ensure_admin_from_env,
+    title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
+)
+
+
+def create_app(config: Settings | None = None, **kwargs):
+    from shared.http import create_app as build
+
+    return build(SERVICE, config, **kwargs)

@@ -1,0 +1,126 @@
+"""The rules of accounts: registration, login throttling, profiles, suspension, the operator's admin."""
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.users.models import LoginFailure, User, UserRole, UserSkill
+from shared.db import utcnow
+from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests
+
+hasher = PasswordHasher()
+# Timing: an unknown email is checked against this hash so it costs what a wrong password costs.
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_FAILURES = 5
+BAD_CREDENTIALS = "The email or password is not right."
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def register(uow, *, email: str, password: str, name: str, roles: list[str], country: str | None) -> User:
+    session = uow.session
+    if session.scalar(sa.select(User.id).where(User.email_key == email_key(email))):
+        raise Conflict("An account with this email already exists.")
+    user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name=name, country=country,
+                password_hash=hasher.hash(password), status="active", created_at=utcnow(),
+                role_rows=[], skill_rows=[])
+    for role in roles:
+        user.grant(role)
+    session.add(user)
+    session.flush()
+    uow.emit("users.user.registered", {"user_id": user.id, "email": user.email, "name": user.name, "roles": user.roles})
+    return user
+
+
+def authenticate(uow, *, email: str, password: str) -> User | None:
+    """The user these credentials belong to, or None (the failure is recorded for throttling)."""
+    session, key, now = uow.session, email_key(email), utcnow()
+    recent = list(session.scalars(
+        sa.select(LoginFailure.at).where(LoginFailure.email_key == key, LoginFailure.at > now - THROTTLE_WINDOW)
+        .order_by(LoginFailure.at.desc()).limit(THROTTLE_FAILURES)))
+    if len(recent) >= THROTTLE_FAILURES:
+        wait = (recent[-1] + THROTTLE_WINDOW - now).total_seconds()
+        raise TooManyRequests("Too many failed logins for this email; try again later.", max(1, math.ceil(wait)))
+    user = session.scalar(sa.select(User).where(User.email_key == key))
+    if not _password_matches(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        session.add(LoginFailure(email_key=key, at=now))
+        return None
+    if user.status == "suspended":
+        raise Forbidden("This account is suspended.")
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.email_key == key))
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return user
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def update_profile(user: User, changes: dict) -> User:
+    profile = changes.pop("profile", None) or {}
+    for field, value in changes.items():
+        setattr(user, field, value)
+    skills = profile.pop("skills", None)
+    for field, value in profile.items():
+        setattr(user, field, value)
+    if skills is not None:
+        user.set_skills(skills)
+    return user
+
+
+def active_user(session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.status != "active":
+        raise NotFound("No such user.")
+    return user
+
+
+def search(role: str | None, skill: str | None, q: str | None):
+    query = sa.select(User).where(User.status == "active")
+    if role:
+        query = query.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
+    if skill:
+        query = query.where(User.id.in_(sa.select(UserSkill.user_id).where(UserSkill.skill_key == skill.strip().lower())))
+    if q:
+        pattern = f"%{q.strip().replace('%', '').replace('_', '')}%"
+        query = query.where(sa.or_(User.name.ilike(pattern), User.title.ilike(pattern), User.bio.ilike(pattern)))
+    return query
+
+
+def suspend(uow, *, admin_id: str, user_id: str, reason: str) -> User:
+    user = uow.session.scalar(uow.for_update(sa.select(User).where(User.id == user_id)))
+    if user is None:
+        raise NotFound("No such user.")
+    if user.id == admin_id:
+        raise Conflict("An admin cannot suspend their own account.")
+    if user.status == "suspended":
+        raise Conflict("This account is already suspended.")
+    user.status, user.suspended_reason = "suspended", reason
+    uow.emit("users.user.suspended", {"user_id": user.id, "reason": reason})
+    return user
+
+
+def ensure_admin(uow, *, email: str, password: str) -> User:
+    """The operator's admin account exists with this password (made or promoted, never over HTTP)."""
+    user = uow.session.scalar(sa.select(User).where(User.email_key == email_key(email)))
+    if user is None:
+        user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name="Administrator",
+                    password_hash=hasher.hash(password), status="active", created_at=utcnow(),
+                    role_rows=[], skill_rows=[])
+        uow.session.add(user)
+    elif not _password_matches(user.password_hash, password):
+        user.password_hash = hasher.hash(password)
+    user.grant("admin")
+    return user

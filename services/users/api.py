@@ -1,0 +1,105 @@
+"""The users HTTP API: registration, tokens, profiles, search, suspension."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from services.users import accounts
+from services.users.models import User
+from services.users.schemas import (PublicUserOut, PublicUserPage, RegisterIn, SuspendIn, TokenIn, TokenOut,
+                                    UpdateMeIn, UserOut, UserSearchArgs)
+from shared.errors import Forbidden, Unauthorized
+from shared.http import current_user, paginate, require, unit_of_work
+
+users = Blueprint("users", __name__, url_prefix="/users", description="Accounts and profiles")
+auth = Blueprint("auth", __name__, url_prefix="/auth", description="Access tokens and signing keys")
+BEARER = [{"bearerAuth": []}]
+
+
+@users.post("")
+@users.arguments(RegisterIn)
+@users.response(201, UserOut)
+def register(body):
+    """Open an account as a client, a freelancer or both."""
+    with unit_of_work() as uow:
+        user = accounts.register(uow, **body)
+    return user, 201, {"Location": f"/users/{user.id}"}
+
+
+@users.get("")
+@users.arguments(UserSearchArgs, location="query")
+@users.response(200, PublicUserPage)
+def search(args):
+    """Find active users by role, exact skill, or words of their name, title and bio."""
+    with unit_of_work() as uow:
+        return paginate(uow.session, accounts.search(args.get("role"), args.get("skill"), args.get("q")), User,
+                        limit=args["limit"], cursor=args["cursor"])
+
+
+@users.get("/me")
+@users.response(200, UserOut)
+@users.doc(security=BEARER)
+@require()
+def me():
+    """The caller's own account, with email and profile."""
+    with unit_of_work() as uow:
+        return _own_account(uow.session)
+
+
+@users.patch("/me")
+@users.arguments(UpdateMeIn)
+@users.response(200, UserOut)
+@users.doc(security=BEARER)
+@require()
+def update_me(body):
+    """Change name, country or profile; fields not given are left as they are."""
+    with unit_of_work() as uow:
+        return accounts.update_profile(_own_account(uow.session), body)
+
+
+@users.get("/<uuid:user_id>")
+@users.response(200, PublicUserOut)
+def public_profile(user_id):
+    """Anyone's public profile (no email); suspended accounts are not found."""
+    with unit_of_work() as uow:
+        return accounts.active_user(uow.session, str(user_id))
+
+
+@users.post("/<uuid:user_id>/suspend")
+@users.arguments(SuspendIn)
+@users.response(200, UserOut)
+@users.doc(security=BEARER)
+@require("admin")
+def suspend(body, user_id):
+    """Suspend an account: no more tokens, its open jobs close, its offers are withdrawn."""
+    with unit_of_work() as uow:
+        return accounts.suspend(uow, admin_id=current_user().id, user_id=str(user_id), reason=body["reason"])
+
+
+@auth.post("/token")
+@auth.arguments(TokenIn)
+@auth.response(200, TokenOut)
+def token(body):
+    """Trade an email and password for a signed access token."""
+    with unit_of_work() as uow:
+        user = accounts.authenticate(uow, **body)
+        claims = (user.id, user.roles) if user else None
+    if claims is None:
+        raise Unauthorized(accounts.BAD_CREDENTIALS)
+    access_token, ttl = current_app.extensions["tokens"].issue(*claims)
+    return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
+
+
+@auth.get("/jwks.json")
+def jwks():
+    """The public keys every service verifies tokens with."""
+    return current_app.extensions["tokens"].keys.jwks()
+
+
+def _own_account(session) -> User:
+    user = session.get(User, current_user().id)
+    if user is None:
+        raise Unauthorized("The access token's account does not exist.")
+    if user.status != "active":
+        raise Forbidden("This account is suspended.")
+    return user

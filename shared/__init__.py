@@ -1,0 +1,1 @@
+"""The kit every Marketplace service is built from."""

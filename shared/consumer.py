@@ -1,0 +1,118 @@
+"""Handling one delivered message: decode, validate, deduplicate, handle, decide what happens next."""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from shared.context import correlated
+from shared.db import utcnow
+from shared.events import Envelope, UndecodableMessage
+from shared.tables import InboxRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as a handler sees it: the validated `data` and the envelope around it."""
+
+    envelope: Envelope
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+    @property
+    def type(self) -> str:
+        return self.envelope.type
+
+
+class Outcome(enum.Enum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    type: str | None = None
+    message_id: str | None = None
+    error: str | None = None
+    retries: int = 0
+    delay: timedelta | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome in (Outcome.HANDLED, Outcome.DUPLICATE, Outcome.IGNORED)
+
+
+class Consumer:
+    """Runs the service's handler for a message inside one unit of work with its inbox row."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.handlers = runtime.service.handlers
+        self.delays = runtime.settings.retry_delays
+
+    @property
+    def routing_keys(self) -> list[str]:
+        return sorted(self.handlers)
+
+    def process(self, body: bytes | str, retries: int = 0) -> Result:
+        try:
+            envelope = Envelope.from_json(body)
+        except UndecodableMessage as error:
+            return self._count(Result(Outcome.DEAD, error=str(error), retries=retries))
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return self._count(Result(Outcome.IGNORED, envelope.type, envelope.id))
+        with correlated(envelope.correlation_id, envelope.id):
+            return self._count(self._handle(envelope, handler, retries))
+
+    def _handle(self, envelope: Envelope, handler, retries: int) -> Result:
+        try:
+            event = Event(envelope, envelope.load())
+        except UndecodableMessage as error:
+            log.error("event %s %s is malformed: %s", envelope.type, envelope.id, error)
+            return Result(Outcome.DEAD, envelope.type, envelope.id, str(error), retries)
+        try:
+            with self.runtime.unit_of_work(cause=envelope) as uow:
+                if uow.session.get(InboxRow, envelope.id) is not None:
+                    return Result(Outcome.DUPLICATE, envelope.type, envelope.id)
+                uow.session.add(InboxRow(event_id=envelope.id, type=envelope.type, handled_at=utcnow()))
+                uow.session.flush()
+                handler(event, uow)
+        except Exception as error:  # noqa: BLE001 - any failure is retried, then parked
+            if isinstance(error, sa.exc.IntegrityError) and self._seen(envelope.id):
+                return Result(Outcome.DUPLICATE, envelope.type, envelope.id)
+            reason = f"{type(error).__name__}: {error}"[:2000]
+            if retries >= len(self.delays):
+                log.error("event %s %s failed for good after %d retries: %s", envelope.type, envelope.id, retries, reason)
+                return Result(Outcome.DEAD, envelope.type, envelope.id, reason, retries)
+            log.warning("event %s %s failed (retry %d in %s): %s", envelope.type, envelope.id,
+                        retries + 1, self.delays[retries], reason)
+            return Result(Outcome.RETRY, envelope.type, envelope.id, reason, retries + 1, self.delays[retries])
+        return Result(Outcome.HANDLED, envelope.type, envelope.id)
+
+    def _seen(self, event_id: str) -> bool:
+        with self.runtime.db.transaction() as session:
+            return session.get(InboxRow, event_id) is not None
+
+    def _count(self, result: Result) -> Result:
+        metrics, type_ = self.runtime.metrics, result.type or "undecodable"
+        metrics.events_consumed.labels(type_, result.outcome.value).inc()
+        if result.outcome is Outcome.RETRY:
+            metrics.events_failed.labels(type_).inc()
+        if result.outcome is Outcome.DEAD:
+            metrics.events_failed.labels(type_).inc()
+            metrics.events_dead_lettered.labels(type_).inc()
+        return result

@@ -1,0 +1,149 @@
+"""One database per service: engines, transactions, the kit's own tables and migrations."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class KitBase(DeclarativeBase):
+    """Tables the kit keeps in every service's database (outbox, inbox, timers, …)."""
+
+
+def normalize_url(url: str | URL) -> URL:
+    url = make_url(url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def database_on_server(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `server_url` (created if missing)."""
+    url = normalize_url(server_url)
+    ensure_database(url, name)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def ensure_database(server_url: URL, name: str) -> None:
+    engine = sa.create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                try:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                except sa.exc.ProgrammingError as error:  # another process created it first
+                    if "already exists" not in str(error):
+                        raise
+    finally:
+        engine.dispose()
+
+
+def drop_database(server_url: str | URL, name: str) -> None:
+    engine = sa.create_engine(normalize_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+class Database:
+    """An engine and a session factory; every transaction goes through `transaction()`."""
+
+    def __init__(self, url: str | URL, *, pool_size: int = 10):
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._sqlite_engine() if self.is_sqlite else sa.create_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+        )
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _sqlite_engine(self) -> Engine:
+        if self.url.database and self.url.database != ":memory:":
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            # pysqlite's own transaction handling is switched off so that BEGIN below is ours.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            # Locking: SQLite has no SELECT … FOR UPDATE; taking the write lock up front
+            # serializes writers (as row locks do on PostgreSQL) and avoids busy upgrades.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+
+    def for_update(self, statement):
+        """`SELECT … FOR UPDATE` where the database has row locks (SQLite locks the file)."""
+        return statement if self.is_sqlite else statement.with_for_update()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(database: Database, versions: Path) -> None:
+    """Bring the kit's tables and one service's tables (in `versions`) to their newest revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("version_path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join([str(MIGRATIONS / "versions"), str(versions)]))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")

@@ -1,0 +1,44 @@
+"""Events produced by the jobs service."""
+from marshmallow import fields, validate
+
+from shared.events.fields import Day, EventSchema, Id, Money
+
+
+class JobPosted(EventSchema):
+    job_id = Id(required=True)
+    client_id = Id(required=True)
+    title = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    budget_type = fields.String(required=True, validate=validate.OneOf(["fixed", "hourly"]))
+    budget_amount = Money(allow_none=True, load_default=None)
+
+
+class ProposalSubmitted(EventSchema):
+    proposal_id = Id(required=True)
+    job_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    amount = Money(required=True)
+
+
+class HiredMilestone(EventSchema):
+    milestone_id = Id(required=True)
+    title = fields.String(required=True)
+    amount = Money(required=True)
+    due_date = Day(allow_none=True, load_default=None)
+
+
+class HireRequested(EventSchema):
+    contract_id = Id(required=True)
+    job_id = Id(required=True)
+    proposal_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    title = fields.String(required=True)
+    milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(min=1, max=20))
+
+
+EVENTS = {
+    "jobs.job.posted": JobPosted,
+    "jobs.proposal.submitted": ProposalSubmitted,
+    "jobs.hire.requested": HireRequested,
+}

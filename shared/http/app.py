@@ -1,0 +1,138 @@
+"""`create_app`: one Flask app per service, built the same way by gunicorn, `dev` and tests."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import flask_smorest
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from shared import context
+from shared.config import Settings
+from shared.errors import DomainError
+from shared.http import problems
+from shared.http.auth import Tokens
+from shared.runtime import Runtime
+from shared.service import Service
+
+MAX_BODY = 1024 * 1024
+READY_CACHE_SECONDS = 2.0
+
+
+class Api(flask_smorest.Api):
+    def handle_http_exception(self, error: HTTPException):
+        return problems.from_http_exception(error)
+
+
+def create_app(service: Service, config: Settings | None = None, *, runtime: Runtime | None = None,
+               migrate: bool = False) -> Flask:
+    settings = config or Settings.from_env()
+    runtime = runtime or Runtime(service, settings)
+    if migrate:
+        runtime.migrate()
+    app = Flask(f"marketplace.{service.name}")
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        API_TITLE=f"Marketplace {service.name}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "info": {"description": service.title or f"The {service.name} service of Marketplace."}},
+    )
+    app.extensions["runtime"] = runtime
+    app.extensions["tokens"] = Tokens(settings)
+    api = Api(app)
+    for blueprint in service.blueprints:
+        api.register_blueprint(blueprint)
+    app.register_error_handler(DomainError, problems.from_domain_error)
+    app.register_error_handler(Exception, problems.from_unexpected)
+    _observe(app, runtime)
+    _operations(app, runtime)
+    if service.on_start is not None:
+        service.on_start(runtime)
+    return app
+
+
+def runtime_of(app: Flask | None = None) -> Runtime:
+    return (app or current_app).extensions["runtime"]
+
+
+def unit_of_work():
+    """The current service's unit of work, for a view."""
+    return runtime_of().unit_of_work()
+
+
+def _observe(app: Flask, runtime: Runtime) -> None:
+    metrics = runtime.metrics
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Correlation-ID", "")
+        g.correlation_id = incoming[:100] if incoming.strip() else str(uuid.uuid4())
+        g.request_id = str(uuid.uuid4())
+        g.context = context.correlation_id.set(g.correlation_id), context.causation_id.set(g.request_id)
+
+    @app.after_request
+    def _finish(response: Response):
+        response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        if "started" in g:
+            metrics.latency.labels(request.method, route).observe(time.perf_counter() - g.started)
+        return response
+
+    @app.teardown_request
+    def _reset(_error=None):
+        tokens = g.pop("context", None)
+        if tokens:
+            context.correlation_id.reset(tokens[0])
+            context.causation_id.reset(tokens[1])
+
+
+def _operations(app: Flask, runtime: Runtime) -> None:
+    state = {"at": 0.0, "result": None}
+    lock = threading.Lock()
+
+    def readiness() -> dict[str, str]:
+        checks = {}
+        for name, ping in (("database", runtime.db.ping), ("broker", runtime.bus.ping)):
+            try:
+                ping()
+                checks[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means not ready
+                checks[name] = f"failed: {type(error).__name__}"
+        return checks
+
+    @app.get("/health")
+    def health():
+        """The process is up."""
+        return {"status": "ok", "service": runtime.service.name}
+
+    @app.get("/ready")
+    def ready():
+        """The database and the broker answer."""
+        with lock:
+            if time.monotonic() - state["at"] > READY_CACHE_SECONDS:
+                state["result"], state["at"] = readiness(), time.monotonic()
+            checks = state["result"]
+        failed = [name for name, outcome in checks.items() if outcome != "ok"]
+        if failed:
+            return problems.problem(503, "Service Unavailable", f"Not ready: {', '.join(failed)} failed.", checks=checks)
+        return {"status": "ready", "checks": checks}
+
+    @app.get("/metrics")
+    def metrics():
+        """Prometheus metrics of this service."""
+        try:
+            runtime.metrics.outbox_backlog.set(runtime.relay.backlog())
+            from shared.timers import TimerLoop
+
+            runtime.metrics.timers_due.set(TimerLoop(runtime, {}).due_count())
+        except Exception:  # noqa: BLE001 - the gauges keep their last value when the db is down
+            pass
+        return Response(generate_latest(runtime.metrics.registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,35 @@
+"""Prometheus metrics, one registry per service so each /metrics speaks for its service alone."""
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    _by_service: dict[str, "Metrics"] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def for_service(cls, service: str) -> "Metrics":
+        with cls._lock:
+            if service not in cls._by_service:
+                cls._by_service[service] = cls(service)
+            return cls._by_service[service]
+
+    def __init__(self, service: str):
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter("http_requests_total", "HTTP requests by route and status",
+                                ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency by route",
+                                 ["method", "route"], registry=registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.events_published = Counter("events_published_total", "Events confirmed by the bus", ["type"], registry=registry)
+        self.events_consumed = Counter("events_consumed_total", "Events delivered to this service, by outcome",
+                                       ["type", "outcome"], registry=registry)
+        self.events_failed = Counter("events_failed_total", "Handler failures (each retry counts)", ["type"], registry=registry)
+        self.events_dead_lettered = Counter("events_dead_lettered_total", "Events parked in dead letters",
+                                            ["type"], registry=registry)
+        self.timers_fired = Counter("timers_fired_total", "Durable timers fired", ["kind"], registry=registry)
+        self.outbox_backlog = Gauge("outbox_backlog", "Outbox rows not yet confirmed by the bus", registry=registry)
+        self.timers_due = Gauge("timers_due", "Timers whose time has come but have not fired", registry=registry)

@@ -1,0 +1,94 @@
+"""The relay: publishes outbox rows after commit and sweeps whatever is left behind."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shared.db import utcnow
+from shared.events import Envelope
+from shared.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+MAX_BACKOFF = timedelta(seconds=30)
+
+
+class OutboxRelay:
+    """Marks a row sent only once the bus has it (RabbitMQ's confirm, or every embedded consumer)."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def publish_now(self, ids: list[str]) -> None:
+        """Right after commit: try at once; any failure is left for the sweep."""
+        try:
+            self._publish(sa.select(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.sent_at.is_(None)))
+        except Exception:  # noqa: BLE001 - the sweep retries; the request that committed must not fail
+            log.warning("outbox: immediate publish failed; the sweep will retry", exc_info=True)
+
+    def sweep(self) -> int:
+        """Publish every due unsent row; returns how many were handed to the bus."""
+        query = (sa.select(OutboxRow)
+                 .where(OutboxRow.sent_at.is_(None), OutboxRow.next_attempt_at <= utcnow())
+                 .order_by(OutboxRow.created_at).limit(BATCH))
+        return self._publish(query)
+
+    def backlog(self) -> int:
+        with self.runtime.db.transaction() as session:
+            return session.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None)))
+
+    def _publish(self, query) -> int:
+        db = self.runtime.db
+        with db.transaction() as session:
+            if not db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = [row for row in session.scalars(query) if self._claim(row.id)]
+            if not rows:
+                return 0
+            envelopes = [Envelope.from_json(row.body) for row in rows]
+            try:
+                settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent)
+            except Exception as error:
+                self._release([row.id for row in rows])
+                for row in rows:
+                    row.attempts += 1
+                    row.last_error = repr(error)[:2000]
+                    row.next_attempt_at = utcnow() + min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row.attempts, 8)))
+                log.warning("outbox: publishing %d event(s) failed: %r", len(rows), error)
+                return 0
+            if settled_now:
+                for row in rows:
+                    row.sent_at = utcnow()
+        if settled_now:
+            self._release([row.id for row in rows])
+            self._count(envelopes)
+        return len(rows)
+
+    def _claim(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._in_flight:
+                return False
+            self._in_flight.add(event_id)
+            return True
+
+    def _release(self, ids) -> None:
+        with self._lock:
+            self._in_flight.difference_update(ids)
+
+    def _mark_sent(self, envelopes: list[Envelope]) -> None:
+        """Called by a bus that settles later (the embedded one, once every consumer is done)."""
+        ids = [envelope.id for envelope in envelopes]
+        with self.runtime.db.transaction() as session:
+            session.execute(sa.update(OutboxRow).where(OutboxRow.id.in_(ids)).values(sent_at=utcnow()))
+        self._release(ids)
+        self._count(envelopes)
+
+    def _count(self, envelopes: list[Envelope]) -> None:
+        for envelope in envelopes:
+            self.runtime.metrics.events_published.labels(envelope.type).inc()

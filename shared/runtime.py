@@ -1,0 +1,105 @@
+"""A service's wiring: settings, database, bus, and the unit of work that ties them together."""
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared import context
+from shared.config import Settings
+from shared.db import Database, migrate, utcnow
+from shared.events import Envelope
+from shared.service import Service
+from shared.tables import OutboxRow, TimerRow
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """One transaction: state changes, the events they emit and the timers they set, together."""
+
+    def __init__(self, runtime: "Runtime", session: Session, cause: Envelope | None):
+        self.runtime = runtime
+        self.session = session
+        self.cause = cause
+        self.emitted: list[str] = []
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    def emit(self, type_: str, data: dict[str, Any], *, correlation_id: str | None = None) -> Envelope:
+        """Write an event to the outbox; it is published only if this transaction commits."""
+        envelope = Envelope.new(
+            type_, data, producer=self.runtime.service.name,
+            correlation_id=correlation_id or (self.cause.correlation_id if self.cause else context.current_correlation_id()),
+            causation_id=self.cause.id if self.cause else context.causation_id.get(),
+        )
+        self.session.add(OutboxRow(id=envelope.id, type=type_, body=envelope.to_json(),
+                                   created_at=utcnow(), next_attempt_at=utcnow(), attempts=0))
+        self.emitted.append(envelope.id)
+        return envelope
+
+    def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+        """Set (or move) the durable timer `kind`/`key`."""
+        timer = self.session.scalar(sa.select(TimerRow).where(TimerRow.kind == kind, TimerRow.key == key))
+        if timer is None:
+            self.session.add(TimerRow(kind=kind, key=key, due_at=due_at, payload=payload or {}, attempts=0))
+        else:
+            timer.due_at, timer.payload, timer.attempts = due_at, payload or {}, 0
+
+    def cancel_timer(self, kind: str, key: str) -> None:
+        self.session.execute(sa.delete(TimerRow).where(TimerRow.kind == kind, TimerRow.key == key))
+
+    def for_update(self, statement):
+        return self.runtime.db.for_update(statement)
+
+
+class Runtime:
+    """Everything one service needs at run time, built once per process."""
+
+    def __init__(self, service: Service, settings: Settings, *, bus=None, database: Database | None = None):
+        from shared.bus import connect_bus
+        from shared.metrics import Metrics
+        from shared.outbox import OutboxRelay
+
+        self.service = service
+        self.settings = settings
+        self.db = database or Database(settings.database_url(service.name))
+        self.metrics = Metrics.for_service(service.name)
+        self.bus = bus or connect_bus(settings)
+        self.relay = OutboxRelay(self)
+
+    def migrate(self) -> None:
+        migrate(self.db, self.service.migrations)
+
+    @contextmanager
+    def unit_of_work(self, cause: Envelope | None = None) -> Iterator[UnitOfWork]:
+        with self.db.transaction() as session:
+            uow = UnitOfWork(self, session, cause)
+            yield uow
+        if uow.emitted:
+            self.relay.publish_now(uow.emitted)
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def later(self, delta: timedelta) -> datetime:
+        return utcnow() + delta
+
+    def close(self) -> None:
+        self.bus.close()
+        self.db.dispose()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

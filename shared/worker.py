@@ -1,0 +1,87 @@
+"""The worker of one service: its consumer, outbox relay sweep and timers, each in a thread."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Callable
+
+from shared.bus.embedded import RETRY_TIMER, fire_retry
+from shared.config import Settings
+from shared.consumer import Consumer
+from shared.runtime import Runtime
+from shared.service import Service
+from shared.timers import TimerLoop
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.stopping = threading.Event()
+        self.consuming = threading.Event()
+        self.consumer = Consumer(runtime)
+        detached = {RETRY_TIMER: lambda payload: fire_retry(runtime, self.consumer, payload)} if runtime.settings.embedded else {}
+        self.timers = TimerLoop(runtime, dict(runtime.service.timers), detached)
+        self._threads: list[threading.Thread] = []
+
+    def declare(self) -> None:
+        self.runtime.bus.declare(self.runtime.service.name, self.consumer.routing_keys)
+
+    def start(self) -> "Worker":
+        name = self.runtime.service.name
+        self.declare()
+        loops: list[tuple[str, Callable[[], None]]] = [
+            ("relay", lambda: self._every(self.runtime.settings.outbox_sweep.total_seconds(), self._sweep)),
+            ("timers", lambda: self._every(self.runtime.settings.timer_poll.total_seconds(), self.timers.fire_due)),
+        ]
+        if self.consumer.handlers:
+            loops.append(("consumer", lambda: self.runtime.bus.consume(self.runtime, self.consumer, self.stopping, self.consuming)))
+        else:
+            self.consuming.set()
+        for make in self.runtime.service.background:
+            loops.append((make.__name__, make(self)))
+        for label, target in loops:
+            thread = threading.Thread(target=target, name=f"{name}-{label}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _sweep(self) -> None:
+        while self.runtime.relay.sweep():
+            pass
+
+    def _every(self, seconds: float, action: Callable[[], object]) -> None:
+        while not self.stopping.is_set():
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - a loop of the worker must outlive one bad round
+                log.exception("%s worker loop failed; continuing", self.runtime.service.name)
+            self.stopping.wait(seconds)
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+        done = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: done.set())
+        self.start()
+        log.info("%s worker started", self.runtime.service.name)
+        while not done.wait(1):
+            if not all(thread.is_alive() for thread in self._threads):
+                raise SystemExit(f"{self.runtime.service.name} worker: a loop died")
+        self.stop()
+        self.runtime.close()
+
+
+def build_worker(service: Service, config: Settings | None = None, *, bus=None, migrate: bool = False) -> Worker:
+    runtime = Runtime(service, config or Settings.from_env(), bus=bus)
+    if migrate:
+        runtime.migrate()
+    return Worker(runtime)

@@ -1,0 +1,73 @@
+"""Helpers the stories share: a service under test, tokens for any user, events from outside."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Callable
+
+from shared.bus.embedded import EmbeddedBus
+from shared.config import Settings
+from shared.db import Database
+from shared.events import Envelope
+from shared.http import create_app
+from shared.runtime import Runtime
+from shared.service import Service
+from shared.worker import Worker
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.05, message: str = ""):
+    """Wait until `predicate()` is truthy and return it; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Harness:
+    """One service built the way gunicorn and `marketplace dev` build it, on a given database and bus."""
+
+    def __init__(self, service: Service, settings: Settings, database: Database, bus=None):
+        self.service = service
+        self.settings = settings
+        self.bus = bus or (EmbeddedBus() if settings.embedded else None)
+        self.runtime = Runtime(service, settings, database=database, bus=self.bus)
+        self.runtime.migrate()
+        self.app = create_app(service, settings, runtime=self.runtime)
+        self.client = self.app.test_client()
+        self.worker: Worker | None = None
+
+    def start_worker(self) -> Worker:
+        self.worker = Worker(self.runtime).start()
+        assert self.worker.consuming.wait(15), f"{self.service.name} worker did not start consuming"
+        return self.worker
+
+    def headers(self, user_id: str | None = None, roles=("client",), **extra) -> dict[str, str]:
+        """Authorization for any user id and roles, signed with this run's key."""
+        token, _ = self.app.extensions["tokens"].issue(user_id or new_id(), list(roles))
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    def publish(self, type_: str, data: dict, *, correlation_id: str | None = None) -> Envelope:
+        """An event as another service would publish it, straight onto the bus."""
+        envelope = Envelope.new(type_, data, producer="test", correlation_id=correlation_id or new_id())
+        self.runtime.bus.publish([envelope], settled=lambda _: None)
+        return envelope
+
+    def deliver(self, envelope: Envelope):
+        """Hand one event to this service's consumer directly (no bus), e.g. to deliver it twice."""
+        from shared.consumer import Consumer
+
+        return Consumer(self.runtime).process(envelope.to_json())
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.runtime.bus.close()
+        self.runtime.db.dispose()
