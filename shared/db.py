@@ -142,7 +142,7 @@ def migrate(database: Database, versions: Path) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("version_path_separator", "os")
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", os.pathsep.join([str(MIGRATIONS / "versions"), str(versions)]))
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -36,5 +36,5 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("amqp", "kombu", "pika", "werkzeug", "alembic.runtime.migration"):
+    for noisy in ("amqp", "kombu", "pika", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

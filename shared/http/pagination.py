@@ -17,7 +17,10 @@ def encode_cursor(created_at: datetime, id_: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created_at, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(id_)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # a forged cursor; a naive time would fail in the query as a 500
+            raise ValueError("naive time in cursor")
+        return moment, str(id_)
     except (ValueError, TypeError):
         raise Unprocessable("Invalid fields: cursor", {"cursor": ["Not a cursor from this API."]}) from None
 

@@ -1,0 +1,139 @@
+"""Dead letters for operators: over AMQP with pika, or from the embedded bus's table."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timezone
+
+import pika
+import sqlalchemy as sa
+
+from shared.bus import topology
+from shared.bus.embedded import RETRY_TIMER
+from shared.config import Settings
+from shared.db import Database, utcnow
+from shared.tables import DeadLetterRow, TimerRow
+
+CLEARED_HEADERS = ("x-retries", "x-error", "x-death", "x-first-death-exchange", "x-first-death-queue",
+                   "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason",
+                   "x-original-routing-key", "x-dead-at")
+
+
+@dataclass
+class DeadLetter:
+    message_id: str
+    type: str
+    error: str
+    retries: int
+    dead_at: str
+    body: bytes
+    headers: dict = field(default_factory=dict)
+
+
+class AmqpDeadLetters:
+    """`<service>.dead` on RabbitMQ: peeked without taking, replayed to `<service>.events` only."""
+
+    def __init__(self, settings: Settings, service: str):
+        self.url = settings.amqp_url
+        self.queue = topology.dead_queue_name(service)
+        self.target = topology.events_queue_name(service)
+
+    def _channel(self):
+        connection = pika.BlockingConnection(pika.URLParameters(_pika_url(self.url)))
+        return connection, connection.channel()
+
+    def _walk(self, channel, limit: int):
+        count = channel.queue_declare(self.queue, passive=True).method.message_count
+        for _ in range(min(count, limit)):
+            method, properties, body = channel.basic_get(self.queue, auto_ack=False)
+            if method is None:
+                return
+            yield method, properties, body
+
+    def list(self, limit: int = 1000) -> list[DeadLetter]:
+        connection, channel = self._channel()
+        try:
+            return [_letter(properties, body) for _, properties, body in self._walk(channel, limit)]
+        finally:
+            connection.close()  # Unacked messages go back to the queue untouched.
+
+    def replay(self, message_ids: set[str] | None, limit: int = 100000) -> int:
+        connection, channel = self._channel()
+        channel.confirm_delivery()
+        replayed = 0
+        try:
+            for method, properties, body in list(self._walk(channel, limit)):
+                if message_ids is not None and properties.message_id not in message_ids:
+                    continue
+                headers = {k: v for k, v in (properties.headers or {}).items() if k not in CLEARED_HEADERS}
+                headers["x-replayed-at"] = utcnow().isoformat()
+                channel.basic_publish("", self.target, body, pika.BasicProperties(
+                    content_type=properties.content_type, content_encoding=properties.content_encoding,
+                    message_id=properties.message_id, type=properties.type,
+                    correlation_id=properties.correlation_id, delivery_mode=2, headers=headers), mandatory=True)
+                channel.basic_ack(method.delivery_tag)
+                replayed += 1
+        finally:
+            connection.close()
+        return replayed
+
+    def purge(self) -> int:
+        connection, channel = self._channel()
+        try:
+            return channel.queue_purge(self.queue).method.message_count
+        finally:
+            connection.close()
+
+
+class EmbeddedDeadLetters:
+    """The embedded bus parks dead letters in the service's own `dead_letters` table."""
+
+    def __init__(self, database: Database):
+        self.db = database
+
+    def list(self, limit: int = 1000) -> list[DeadLetter]:
+        with self.db.transaction() as session:
+            rows = session.scalars(sa.select(DeadLetterRow).order_by(DeadLetterRow.id).limit(limit))
+            return [DeadLetter(row.message_id or str(row.id), row.type or "?", row.error, row.retries,
+                               row.created_at.astimezone(timezone.utc).isoformat(), row.body.encode()) for row in rows]
+
+    def replay(self, message_ids: set[str] | None, limit: int = 100000) -> int:
+        """Hands each message back to the running `dev` process through a retry timer due now."""
+        with self.db.transaction() as session:
+            rows = list(session.scalars(sa.select(DeadLetterRow).order_by(DeadLetterRow.id).limit(limit)))
+            rows = [row for row in rows if message_ids is None or (row.message_id or str(row.id)) in message_ids]
+            for row in rows:
+                session.add(TimerRow(kind=RETRY_TIMER, key=f"replay:{row.id}", due_at=utcnow(),
+                                     payload={"body": row.body, "retries": 0}, attempts=0))
+                session.delete(row)
+            return len(rows)
+
+    def purge(self) -> int:
+        with self.db.transaction() as session:
+            return session.execute(sa.delete(DeadLetterRow)).rowcount
+
+
+def dead_letters(settings: Settings, service: str):
+    if settings.embedded:
+        return EmbeddedDeadLetters(Database(settings.database_url(service)))
+    return AmqpDeadLetters(settings, service)
+
+
+def _letter(properties, body: bytes) -> DeadLetter:
+    headers = dict(properties.headers or {})
+    return DeadLetter(properties.message_id or "?", properties.type or headers.get("x-original-routing-key") or "?",
+                      str(headers.get("x-error", "")), int(headers.get("x-retries", 0) or 0),
+                      str(headers.get("x-dead-at", "")), body, headers)
+
+
+def _pika_url(url: str) -> str:
+    # kombu writes the default vhost as `//`; pika wants it percent-encoded.
+    url = url.replace("pyamqp://", "amqp://", 1)
+    return url[:-2] + "/%2F" if url.endswith("//") else url
+
+
+def pretty(body: bytes) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, sort_keys=True)
+    except ValueError:
+        return body.decode("utf-8", "replace")

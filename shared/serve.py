@@ -1,0 +1,37 @@
+"""Gunicorn, started in-process with the app built by the same factory tests use."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from shared.config import Settings
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, factory, options: dict):
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.factory()
+
+
+def _options(host: str, port: int, workers: int, threads: int) -> dict:
+    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+            "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None}
+
+
+def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    from shared.http import create_app
+
+    _Gunicorn(lambda: create_app(service, settings), _options(host, port, workers, threads)).run()
+
+
+def serve_gateway(host: str, port: int, workers: int) -> None:
+    from shared.gateway import create_proxy_app
+
+    _Gunicorn(create_proxy_app, _options(host, port, workers, 8)).run()

@@ -1,0 +1,67 @@
+"""`marketplace stack`: the real topology as local processes, for machines without Docker."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from shared.config import ConfigError, Settings
+from shared.db import Database, migrate
+
+
+def check(settings: Settings, services: dict) -> None:
+    if settings.embedded:
+        raise ConfigError("AMQP_URL: `stack` needs a RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672//")
+    for name in services:
+        if name not in settings.database_urls and not settings.database_server_url:
+            raise ConfigError(f"DATABASE_URL_{name.upper()}: `stack` needs PostgreSQL; set it or DATABASE_URL "
+                              "(a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+
+
+def commands(services: dict, workers: int, api_workers: int) -> list[tuple[str, list[str]]]:
+    me = [sys.executable, "-m", "shared.cli"]
+    plan = []
+    for name in services:
+        plan.append((f"{name}-api", [*me, "api", name, "--workers", str(api_workers)]))
+        plan += [(f"{name}-worker-{i + 1}", [*me, "worker", name]) for i in range(workers)]
+    plan.append(("gateway", [*me, "gateway"]))
+    return plan
+
+
+def run(settings: Settings, services: dict, workers: int, api_workers: int) -> int:
+    from shared.bus.amqp import declare_all
+
+    check(settings, services)
+    for name, service in services.items():
+        database = Database(settings.database_url(name))
+        migrate(database, service.migrations)
+        database.dispose()
+        print(f"migrated {name}", flush=True)
+    declare_all(settings, {name: sorted(service.handlers) for name, service in services.items()})
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    children = {label: subprocess.Popen(argv) for label, argv in commands(services, workers, api_workers)}
+    print(f"stack: started {', '.join(children)}", flush=True)
+    failed = None
+    while not stop.wait(0.5):
+        failed = next((label for label, child in children.items() if child.poll() is not None), None)
+        if failed:
+            print(f"stack: {failed} exited with {children[failed].returncode}; stopping everything", file=sys.stderr)
+            break
+    _terminate(children.values())
+    return 1 if failed else 0
+
+
+def _terminate(children) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
