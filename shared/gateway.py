@@ -35,12 +35,24 @@ def in_process(apps: dict):
     return application
 
 
+class _SegmentProxy(ProxyMiddleware):
+    """werkzeug's proxy, matched on the first path segment: its own prefixes end in `/`,
+    which would miss `POST /users` itself."""
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "/")
+        prefix = "/" + path.lstrip("/").split("/", 1)[0] + "/"
+        if prefix in self.targets:
+            return self.proxy_to(self.targets[prefix], path, prefix)(environ, start_response)
+        return self.app(environ, start_response)
+
+
 def proxy(targets: dict[str, str] | None = None):
-    """The gateway in front of separate processes: werkzeug's proxy, one target per service."""
+    """The gateway in front of separate processes: one target per service."""
     targets = targets or {name: os.environ.get(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{PORTS[name]}")
                           for name in set(ROUTES.values())}
-    return ProxyMiddleware(_not_routed, {
-        f"/{segment}": {"target": targets[service], "host": "<auto>"}
+    return _SegmentProxy(_not_routed, {
+        f"/{segment}/": {"target": targets[service], "host": "<auto>"}
         for segment, service in ROUTES.items()
     }, timeout=60)
 

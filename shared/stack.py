@@ -1,6 +1,7 @@
 """`marketplace stack`: the real topology as local processes, for machines without Docker."""
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
 import sys
@@ -30,6 +31,15 @@ def commands(services: dict, workers: int, api_workers: int) -> list[tuple[str, 
     return plan
 
 
+def _die_with_parent() -> None:
+    """Children get SIGTERM if `stack` itself dies, even by SIGKILL: no orphans holding ports."""
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still stops everything
+        pass
+
+
 def run(settings: Settings, services: dict, workers: int, api_workers: int) -> int:
     from shared.bus.amqp import declare_all
 
@@ -43,7 +53,8 @@ def run(settings: Settings, services: dict, workers: int, api_workers: int) -> i
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    children = {label: subprocess.Popen(argv) for label, argv in commands(services, workers, api_workers)}
+    children = {label: subprocess.Popen(argv, preexec_fn=_die_with_parent)
+                for label, argv in commands(services, workers, api_workers)}
     print(f"stack: started {', '.join(children)}", flush=True)
     failed = None
     while not stop.wait(0.5):
