@@ -203,6 +203,18 @@ def create_admin(email: str, password: str) -> None:
     runtime.close()
 
 
+@cli.command()
+@click.option("--hold-wait", default=30.0, show_default=True,
+              help="Seconds to wait for the payout hold to end (start the marketplace with a short PAYOUT_HOLD).")
+def demo(hold_wait: float) -> None:
+    """Play one complete story against MARKETPLACE_URL and print each step."""
+    from shared import demo as story
+
+    settings = _settings()
+    click.echo(f"Marketplace at {settings.marketplace_url}")
+    story.run(settings.marketplace_url, hold_wait)
+
+
 def _refuse_embedded(settings: Settings, command: str) -> None:
     if settings.embedded:
         raise ConfigError(f"AMQP_URL: `{command}` runs one piece of the real topology and needs a broker "
