@@ -62,12 +62,14 @@ class OutboxRelay:
                     row.next_attempt_at = utcnow() + min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row.attempts, 8)))
                 log.warning("outbox: publishing %d event(s) failed: %r", len(rows), error)
                 return 0
-            if settled_now:
-                for row in rows:
+            # Only what the bus settled now is sent; the rest is marked by `_mark_sent` once settled.
+            settled_ids = {envelope.id for envelope in settled_now or ()}
+            for row in rows:
+                if row.id in settled_ids:
                     row.sent_at = utcnow()
-        if settled_now:
-            self._release([row.id for row in rows])
-            self._count(envelopes)
+        if settled_ids:
+            self._release(settled_ids)
+            self._count([envelope for envelope in envelopes if envelope.id in settled_ids])
         return len(rows)
 
     def _claim(self, event_id: str) -> bool:

@@ -19,6 +19,7 @@ _DUMMY_HASH = hasher.hash("not-a-real-password")
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_FAILURES = 5
 BAD_CREDENTIALS = "The email or password is not right."
+TAKEN = "An account with this email already exists."
 
 
 def email_key(email: str) -> str:
@@ -26,16 +27,20 @@ def email_key(email: str) -> str:
 
 
 def register(uow, *, email: str, password: str, name: str, roles: list[str], country: str | None) -> User:
+    # Locking: hashed before the first query, so the slow hash holds no lock (SQLite's is the whole file).
+    password_hash = hasher.hash(password)
     session = uow.session
     if session.scalar(sa.select(User.id).where(User.email_key == email_key(email))):
-        raise Conflict("An account with this email already exists.")
+        raise Conflict(TAKEN)
     user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name=name, country=country,
-                password_hash=hasher.hash(password), status="active", created_at=utcnow(),
-                role_rows=[], skill_rows=[])
+                password_hash=password_hash, status="active", created_at=utcnow(), role_rows=[], skill_rows=[])
     for role in roles:
         user.grant(role)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:  # the same email registered at the same moment: the unique key decides
+        raise Conflict(TAKEN) from None
     uow.emit("users.user.registered", {"user_id": user.id, "email": user.email, "name": user.name, "roles": user.roles})
     return user
 
@@ -94,8 +99,8 @@ def search(role: str | None, skill: str | None, q: str | None):
     if skill:
         query = query.where(User.id.in_(sa.select(UserSkill.user_id).where(UserSkill.skill_key == skill.strip().lower())))
     if q:
-        pattern = f"%{q.strip().replace('%', '').replace('_', '')}%"
-        query = query.where(sa.or_(User.name.ilike(pattern), User.title.ilike(pattern), User.bio.ilike(pattern)))
+        words = q.strip()
+        query = query.where(sa.or_(*(column.icontains(words, autoescape=True) for column in (User.name, User.title, User.bio))))
     return query
 
 

@@ -23,17 +23,24 @@ class Country(fields.String):
         return text.upper() if text else text
 
 
+class Trimmed(fields.String):
+    """A string without its surrounding spaces, so length rules see what is stored ("  " is empty)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
 class ProfileIn(InSchema):
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
     bio = fields.String(allow_none=True, validate=validate.Length(max=5000))
     hourly_rate = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100_000_000))
-    skills = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50))
+    skills = fields.List(Trimmed(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50))
 
 
 class RegisterIn(InSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=100))
     roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     country = Country(load_default=None)
 
@@ -48,12 +55,11 @@ class RegisterIn(InSchema):
     @post_load
     def _normalize(self, data, **_):
         data["roles"] = sorted(set(data["roles"]))
-        data["name"] = data["name"].strip()
         return data
 
 
 class UpdateMeIn(InSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Trimmed(validate=validate.Length(min=1, max=100))
     country = Country()
     profile = fields.Nested(ProfileIn)
 
