@@ -64,22 +64,31 @@ def stack(workers: int, api_workers: int) -> None:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 def api(service: str, port: int | None, host: str, workers: int, threads: int) -> None:
     """One service's API under gunicorn."""
-    from shared.serve import serve_api
+    from shared.serve import serve_api, share_metrics_between_processes
 
     settings = _settings()
     _refuse_embedded(settings, "api")
+    if workers > 1:
+        share_metrics_between_processes()
     serve_api(_services(service)[service], settings, host, port or PORTS[service], workers, threads)
 
 
 @cli.command()
 @SERVICE
-def worker(service: str) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=0, envvar="METRICS_PORT", show_default=True,
+              help="Serve this worker's Prometheus metrics on this port (0: off).")
+def worker(service: str, metrics_port: int) -> None:
     """One service's consumer, outbox relay and timers; start as many as you like."""
     from shared.worker import build_worker
 
     settings = _settings()
     _refuse_embedded(settings, "worker")
-    build_worker(_services(service)[service], settings).run_forever()
+    built = build_worker(_services(service)[service], settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, registry=built.runtime.metrics.registry)
+    built.run_forever()
 
 
 @cli.command()

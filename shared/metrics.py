@@ -1,9 +1,10 @@
 """Prometheus metrics, one registry per service so each /metrics speaks for its service alone."""
 from __future__ import annotations
 
+import os
 import threading
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -31,5 +32,17 @@ class Metrics:
         self.events_dead_lettered = Counter("events_dead_lettered_total", "Events parked in dead letters",
                                             ["type"], registry=registry)
         self.timers_fired = Counter("timers_fired_total", "Durable timers fired", ["kind"], registry=registry)
-        self.outbox_backlog = Gauge("outbox_backlog", "Outbox rows not yet confirmed by the bus", registry=registry)
-        self.timers_due = Gauge("timers_due", "Timers whose time has come but have not fired", registry=registry)
+        self.outbox_backlog = Gauge("outbox_backlog", "Outbox rows not yet confirmed by the bus", registry=registry,
+                                    multiprocess_mode="livemax")
+        self.timers_due = Gauge("timers_due", "Timers whose time has come but have not fired", registry=registry,
+                                multiprocess_mode="livemax")
+
+    def render(self) -> bytes:
+        """The text exposition; under gunicorn with several processes, all of them summed."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -90,6 +90,16 @@ class Runtime:
         if uow.emitted:
             self.relay.publish_now(uow.emitted)
 
+    def refresh_gauges(self) -> None:
+        """Outbox backlog and due timers, read from the database (they keep their value if it is down)."""
+        from shared.timers import TimerLoop
+
+        try:
+            self.metrics.outbox_backlog.set(self.relay.backlog())
+            self.metrics.timers_due.set(TimerLoop(self, {}).due_count())
+        except Exception:  # noqa: BLE001 - metrics must not fail because the database does
+            log.debug("could not refresh gauges", exc_info=True)
+
     def now(self) -> datetime:
         return utcnow()
 

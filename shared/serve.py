@@ -1,6 +1,9 @@
 """Gunicorn, started in-process with the app built by the same factory tests use."""
 from __future__ import annotations
 
+import os
+import tempfile
+
 from gunicorn.app.base import BaseApplication
 
 from shared.config import Settings
@@ -20,9 +23,22 @@ class _Gunicorn(BaseApplication):
         return self.factory()
 
 
+def _child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def _options(host: str, port: int, workers: int, threads: int) -> dict:
     return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-            "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None}
+            "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None, "child_exit": _child_exit}
+
+
+def share_metrics_between_processes() -> None:
+    """Before prometheus_client is imported: gunicorn's processes write to one folder, summed on scrape."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
 
 
 def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:

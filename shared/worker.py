@@ -51,6 +51,7 @@ class Worker:
     def _sweep(self) -> None:
         while self.runtime.relay.sweep():
             pass
+        self.runtime.refresh_gauges()
 
     def _every(self, seconds: float, action: Callable[[], object]) -> None:
         while not self.stopping.is_set():

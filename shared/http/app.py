@@ -7,7 +7,7 @@ import uuid
 
 import flask_smorest
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
 from shared import context
@@ -128,11 +128,5 @@ def _operations(app: Flask, runtime: Runtime) -> None:
     @app.get("/metrics")
     def metrics():
         """Prometheus metrics of this service."""
-        try:
-            runtime.metrics.outbox_backlog.set(runtime.relay.backlog())
-            from shared.timers import TimerLoop
-
-            runtime.metrics.timers_due.set(TimerLoop(runtime, {}).due_count())
-        except Exception:  # noqa: BLE001 - the gauges keep their last value when the db is down
-            pass
-        return Response(generate_latest(runtime.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+        runtime.refresh_gauges()
+        return Response(runtime.metrics.render(), mimetype=CONTENT_TYPE_LATEST)
