@@ -27,7 +27,7 @@ def _digest(*parts: str | bytes) -> str:
 
 
 def idempotent(view):
-    """Honour `Idempotency-Key` on a POST; place it right above the view function."""
+    """Honour `Idempotency-Key` on a POST; place it between `@blp.arguments` and `@blp.response`."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):

@@ -1,0 +1,119 @@
+"""`Idempotency-Key`: a retried request gets the first response again, without the work twice."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from shared.db import KitBase, utcnow
+from shared.errors import Conflict
+from shared.http import current_user, idempotent, require
+from shared.http.schemas import InSchema, OutSchema
+from shared.service import Service
+from shared.tables import IdempotencyRow
+from tests.support import Harness
+
+charges: list[dict] = []
+blp = Blueprint("charges", __name__, url_prefix="/charges")
+
+
+class ChargeIn(InSchema):
+    amount = fields.Integer(required=True)
+
+
+class ChargeOut(OutSchema):
+    id = fields.String()
+    amount = fields.Integer()
+
+
+@blp.post("")
+@blp.arguments(ChargeIn)
+@idempotent
+@blp.response(201, ChargeOut)
+@require()
+def charge(body):
+    """A toy money-moving endpoint."""
+    if body["amount"] == 13:
+        raise Conflict("unlucky amount")
+    if body["amount"] == 500:
+        raise RuntimeError("the processor fell over")
+    charges.append({"id": str(uuid.uuid4()), "amount": body["amount"], "by": current_user().id})
+    return charges[-1], 201, {"Location": f"/charges/{charges[-1]['id']}"}
+
+
+SERVICE = Service(name="toy", port=0, metadata=KitBase.metadata, migrations=Path(__file__).parent / "no_migrations",
+                  blueprints=(blp,))
+
+
+@pytest.fixture
+def api(settings, make_database):
+    harness = Harness(SERVICE, settings, make_database("idem"))
+    charges.clear()
+    yield harness
+    harness.stop()
+
+
+def post(api, user: str, key: str | None, amount: int):
+    headers = api.headers(user, ("client",))
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return api.client.post("/charges", json={"amount": amount}, headers=headers)
+
+
+class TestIdempotencyKey:
+    def test_a_retry_returns_the_first_response_and_does_the_work_once(self, api):
+        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        first, second = post(api, user, key, 700), post(api, user, key, 700)
+        assert first.status_code == second.status_code == 201
+        assert first.json == second.json and second.headers["Location"] == first.headers["Location"]
+        assert len(charges) == 1
+
+    def test_the_same_key_with_another_body_is_422(self, api):
+        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        post(api, user, key, 700)
+        other = post(api, user, key, 800)
+        assert other.status_code == 422 and "Idempotency-Key" in other.json["errors"]
+        assert len(charges) == 1
+
+    def test_keys_are_scoped_per_user(self, api):
+        key = str(uuid.uuid4())
+        assert post(api, str(uuid.uuid4()), key, 700).status_code == 201
+        assert post(api, str(uuid.uuid4()), key, 700).status_code == 201
+        assert len(charges) == 2
+
+    def test_a_request_still_running_makes_the_retry_409(self, api):
+        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        from shared.http.idempotency import _digest
+
+        with api.runtime.db.transaction() as session:
+            session.add(IdempotencyRow(scope=_digest(user, "POST", "/charges", key),
+                                       request_hash=_digest(b'{"amount": 700}'), headers={}, created_at=utcnow()))
+        assert post(api, user, key, 700).status_code == 409
+        assert charges == []
+
+    def test_a_4xx_is_kept_and_replayed_but_a_5xx_is_not(self, api):
+        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        assert post(api, user, key, 13).status_code == 409
+        replay = post(api, user, key, 13)
+        assert replay.status_code == 409 and replay.headers["Idempotent-Replayed"] == "true"
+        failing = str(uuid.uuid4())
+        assert post(api, user, failing, 500).status_code == 500
+        assert post(api, user, failing, 500).status_code == 500  # tried again, not replayed
+
+    def test_without_a_key_every_request_does_the_work(self, api):
+        user = str(uuid.uuid4())
+        post(api, user, None, 700)
+        post(api, user, None, 700)
+        assert len(charges) == 2
+
+    def test_an_overlong_key_is_422(self, api):
+        assert post(api, str(uuid.uuid4()), "k" * 256, 700).status_code == 422
+
+    def test_a_malformed_body_is_422_and_never_stored(self, api):
+        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        assert api.client.post("/charges", json={"amount": "lots"}, headers={
+            **api.headers(user), "Idempotency-Key": key}).status_code == 422
+        assert post(api, user, key, 700).status_code == 201
