@@ -31,6 +31,7 @@ class Worker:
 
     def start(self) -> "Worker":
         name = self.runtime.service.name
+        self.stopping.clear()
         self.declare()
         loops: list[tuple[str, Callable[[], None]]] = [
             ("relay", lambda: self._every(self.runtime.settings.outbox_sweep.total_seconds(), self._sweep)),

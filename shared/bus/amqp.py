@@ -131,9 +131,10 @@ class AmqpBus:
             try:
                 with self.connection(heartbeat=30) as connection:
                     self.declare(service, consumer.routing_keys, connection)
-                    side = Producer(connection.channel())
+                    returned = _Returned()
+                    side = Producer(connection.channel(), on_return=returned)
                     queue = topology.events_queue(service, self.exchange, consumer.routing_keys)
-                    handler = lambda message: self._on_message(service, consumer, side, message)  # noqa: E731
+                    handler = lambda message: self._on_message(service, consumer, side, returned, message)  # noqa: E731
                     with connection.Consumer([queue], on_message=handler, prefetch_count=PREFETCH):
                         if ready is not None:
                             ready.set()
@@ -150,30 +151,36 @@ class AmqpBus:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
 
-    def _on_message(self, service: str, consumer, side: Producer, message) -> None:
+    def _on_message(self, service: str, consumer, side: Producer, returned: _Returned, message) -> None:
         headers = message.headers or {}
         result = consumer.process(message.body, int(headers.get("x-retries", 0) or 0))
         if result.outcome is Outcome.RETRY:
-            self._forward(side, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
+            self._forward(side, returned, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
                           headers={**headers, "x-retries": result.retries, "x-error": result.error})
         elif result.outcome is Outcome.DEAD:
-            self._forward(side, message, exchange=topology.DEAD_EXCHANGE, routing_key=service, headers={
+            self._forward(side, returned, message, exchange=topology.DEAD_EXCHANGE, routing_key=service, headers={
                 **headers, "x-retries": result.retries, "x-error": result.error or "unknown",
                 "x-original-routing-key": message.properties.get("type") or message.delivery_info.get("routing_key"),
                 "x-dead-at": datetime.now(timezone.utc).isoformat(),
             })
         message.ack()
 
-    def _forward(self, side: Producer, message, *, exchange: str, routing_key: str, headers: dict) -> None:
+    def _forward(self, side: Producer, returned: _Returned, message, *, exchange: str, routing_key: str,
+                 headers: dict) -> None:
         # Ordering: the copy is confirmed before the original is acked, so a crash in
-        # between duplicates the message (the inbox absorbs it) but never loses it.
+        # between duplicates the message (the inbox absorbs it) but never loses it; a copy
+        # the broker could not route raises, so the original is redelivered, not acked.
         properties = message.properties
+        marker = properties.get("message_id") or routing_key
+        returned.ids.discard(marker)
         side.publish(message.body, exchange=exchange, routing_key=routing_key, headers=headers,
                      content_type=message.content_type or "application/octet-stream",
                      content_encoding=message.content_encoding or "binary",
                      message_id=properties.get("message_id"), type=properties.get("type"),
-                     correlation_id=properties.get("correlation_id"), delivery_mode=2,
+                     correlation_id=properties.get("correlation_id"), delivery_mode=2, mandatory=True,
                      timeout=CONFIRM_TIMEOUT, retry=False)
+        if marker in returned.ids:
+            raise PublishError(f"{routing_key} is missing on the broker; the message stays on its queue")
 
 
 def declare_all(settings: Settings, services: dict[str, list[str]]) -> None:

@@ -1,0 +1,47 @@
+"""The topology on RabbitMQ: declared by every start, and a second declaration changes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from shared.bus import topology
+from shared.bus.amqp import declare_all
+from tests.kit.helpers import REGISTERED, SUSPENDED, effect_counts, eventually, record, registered, service_queues
+
+pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
+
+
+class TestDeclaringTwice:
+    def test_a_service_started_twice_declares_its_queues_again_and_goes_on(self, amqp_kit, broker):
+        service = amqp_kit.service(handlers={REGISTERED: record})
+        producer = amqp_kit.runtime(amqp_kit.service())
+        first_start = amqp_kit.runtime(service)
+        first = amqp_kit.worker(first_start)
+        with producer.unit_of_work() as uow:
+            before = uow.emit(REGISTERED, registered())
+        eventually(lambda: effect_counts(first_start.db) == {before.id: 1})
+        first.stop()
+
+        second_start = amqp_kit.restarted(first_start)
+        amqp_kit.worker(second_start)  # declares the exchanges, the audit queue and its own queues again
+        with producer.unit_of_work() as uow:
+            after = uow.emit(REGISTERED, registered())
+
+        eventually(lambda: effect_counts(second_start.db) == {before.id: 1, after.id: 1})
+        assert all(broker.exists(queue) for queue in service_queues(service.name, amqp_kit.settings))
+
+    def test_declaring_everything_twice_does_not_fail(self, amqp_kit, broker):
+        first, second = amqp_kit.service(), amqp_kit.service()
+        services = {first.name: [REGISTERED], second.name: [REGISTERED, SUSPENDED]}
+
+        declare_all(amqp_kit.settings, services)
+        declare_all(amqp_kit.settings, services)
+        runtime = amqp_kit.runtime(first)
+        runtime.bus.declare(first.name, [REGISTERED])
+
+        for name in services:
+            assert all(broker.exists(queue) for queue in service_queues(name, amqp_kit.settings))
+        assert broker.exists(topology.AUDIT_QUEUE)
+        # both services' queues are bound: an event reaches each of them
+        with runtime.unit_of_work() as uow:
+            uow.emit(REGISTERED, registered())
+        eventually(lambda: [broker.count(topology.events_queue_name(name)) for name in services] == [1, 1])

@@ -1,0 +1,199 @@
+"""The embedded bus: services in one process, retries by durable timers, nothing lost across a restart."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.bus.embedded import RETRY_TIMER
+from shared.events import Envelope
+from tests.kit.helpers import (REGISTERED, SUSPENDED, dead_letters, effect_counts, eventually, inbox_ids, outbox_row,
+                               record, registered, suspended, timers)
+
+
+def emit(runtime, *events: tuple[str, dict]) -> list[Envelope]:
+    with runtime.unit_of_work() as uow:
+        return [uow.emit(type_, data) for type_, data in events]
+
+
+class TestDeliveryInOneProcess:
+    def test_an_event_emitted_by_one_service_is_handled_by_another(self, embedded_kit):
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: record}))
+        embedded_kit.worker(consumer)
+        producer = embedded_kit.runtime(embedded_kit.service())
+
+        [event] = emit(producer, (REGISTERED, registered()))
+
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: outbox_row(producer.db, event.id).sent_at, what="sent_at once the consumer settled it")
+        assert inbox_ids(consumer.db) == [event.id]
+
+    def test_every_subscribing_service_gets_the_event(self, embedded_kit):
+        consumers = [embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: record})) for _ in range(2)]
+        for consumer in consumers:
+            embedded_kit.worker(consumer)
+        producer = embedded_kit.runtime(embedded_kit.service())
+
+        [event] = emit(producer, (REGISTERED, registered()))
+
+        for consumer in consumers:
+            eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: outbox_row(producer.db, event.id).sent_at)
+
+    def test_an_event_a_handler_emits_carries_its_cause(self, embedded_kit):
+        received = []
+
+        def keep(event, uow):
+            received.append(event.envelope)
+            record(event, uow)
+
+        def suspend(event, uow):
+            uow.emit(SUSPENDED, suspended(user_id=event.data["user_id"]))
+
+        embedded_kit.worker(embedded_kit.runtime(embedded_kit.service(handlers={SUSPENDED: keep})))
+        middle = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: suspend}))
+        embedded_kit.worker(middle)
+        producer = embedded_kit.runtime(embedded_kit.service())
+
+        [cause] = emit(producer, (REGISTERED, registered()))
+
+        [effect] = eventually(lambda: received, what="the follow-up event")
+        assert (effect.type, effect.producer) == (SUSPENDED, middle.service.name)
+        assert effect.correlation_id == cause.correlation_id
+        assert effect.causation_id == cause.id
+        assert effect.data["user_id"] == cause.data["user_id"]
+
+    def test_an_event_nobody_subscribes_to_is_sent_at_once(self, embedded_kit):
+        producer = embedded_kit.runtime(embedded_kit.service())
+
+        [event] = emit(producer, (SUSPENDED, suspended()))
+
+        assert outbox_row(producer.db, event.id).sent_at is not None
+
+
+class TestFailingHandler:
+    def test_a_failing_handler_is_retried_by_timers_then_parked_in_dead_letters(self, embedded_kit):
+        calls = []
+
+        def always_fails(event, uow):
+            calls.append(event.id)
+            raise RuntimeError("the ledger is down")
+
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: always_fails}))
+        embedded_kit.worker(consumer)
+        producer = embedded_kit.runtime(embedded_kit.service())
+
+        [event] = emit(producer, (REGISTERED, registered()))
+
+        retry = eventually(lambda: [timer for timer in timers(consumer.db) if timer.kind == RETRY_TIMER],
+                           what="a bus.retry timer")[0]
+        assert retry.key.startswith(f"{event.id}:")
+        assert retry.payload["error"] == "RuntimeError: the ledger is down"
+        assert Envelope.from_json(retry.payload["body"]) == event
+        [dead] = eventually(lambda: dead_letters(consumer.db), what="the dead letter")
+        tiers = len(embedded_kit.settings.retry_delays)
+        assert (dead.message_id, dead.type, dead.retries) == (event.id, REGISTERED, tiers)
+        assert dead.error == "RuntimeError: the ledger is down"
+        assert Envelope.from_json(dead.body) == event
+        assert calls == [event.id] * (1 + tiers)
+        eventually(lambda: timers(consumer.db) == [], what="the last retry timer to go")
+        assert inbox_ids(consumer.db) == []
+        assert outbox_row(producer.db, event.id).sent_at is not None  # settled: its retries were the consumer's
+
+    def test_a_handler_that_fails_once_succeeds_on_its_retry(self, embedded_kit):
+        failures = []
+
+        def fails_once(event, uow):
+            if not failures:
+                failures.append(event.id)
+                raise ConnectionError("flaky")
+            record(event, uow)
+
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: fails_once}))
+        embedded_kit.worker(consumer)
+
+        [event] = emit(embedded_kit.runtime(embedded_kit.service()), (REGISTERED, registered()))
+
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: timers(consumer.db) == [])
+        assert dead_letters(consumer.db) == []
+
+    def test_an_undecodable_event_is_parked_at_once(self, embedded_kit):
+        calls = []
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: lambda event, uow: calls.append(1)}))
+        embedded_kit.worker(consumer)
+        future = Envelope(REGISTERED, registered(), "kit", "correlation", version=2)
+
+        embedded_kit.bus.publish([future])
+
+        [dead] = eventually(lambda: dead_letters(consumer.db))
+        assert (dead.message_id, dead.retries) == (future.id, 0)
+        assert "version 2" in dead.error
+        assert calls == [] and timers(consumer.db) == []
+
+
+class TestRestart:
+    def test_an_event_never_settled_is_delivered_after_a_restart(self, embedded_kit):
+        consumer_service = embedded_kit.service(handlers={REGISTERED: record})
+        producer_service = embedded_kit.service()
+        consumer = embedded_kit.runtime(consumer_service)
+        embedded_kit.worker(consumer).stop()  # subscribed, then stopped before it handles anything
+        producer = embedded_kit.runtime(producer_service)
+
+        [event] = emit(producer, (REGISTERED, registered()))
+        assert outbox_row(producer.db, event.id).sent_at is None
+
+        embedded_kit.restart()  # the process dies: the in-memory queue is gone, the SQLite files stay
+        consumer = embedded_kit.runtime(consumer_service)
+        embedded_kit.worker(consumer)
+        producer = embedded_kit.runtime(producer_service)
+        embedded_kit.worker(producer)
+
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: outbox_row(producer.db, event.id).sent_at)
+
+    def test_an_event_sent_with_one_nobody_subscribes_to_is_still_kept_until_settled(self, embedded_kit):
+        consumer_service = embedded_kit.service(handlers={REGISTERED: record})
+        producer_service = embedded_kit.service()
+        embedded_kit.worker(embedded_kit.runtime(consumer_service)).stop()
+        producer = embedded_kit.runtime(producer_service)
+
+        # one transaction, two events: one with a subscriber that has not settled it, one without any
+        awaited, unheard = emit(producer, (REGISTERED, registered()), (SUSPENDED, suspended()))
+
+        assert outbox_row(producer.db, unheard.id).sent_at is not None
+        assert outbox_row(producer.db, awaited.id).sent_at is None
+
+        embedded_kit.restart()
+        consumer = embedded_kit.runtime(consumer_service)
+        embedded_kit.worker(consumer)
+        producer = embedded_kit.runtime(producer_service)
+        embedded_kit.worker(producer)
+
+        eventually(lambda: effect_counts(consumer.db) == {awaited.id: 1})
+        eventually(lambda: outbox_row(producer.db, awaited.id).sent_at)
+
+    def test_a_retry_pending_at_a_restart_is_carried_out_after_it(self, embedded_kit):
+        failures = []
+
+        def fails_once(event, uow):
+            if not failures:
+                failures.append(event.id)
+                raise ConnectionError("flaky")
+            record(event, uow)
+
+        consumer_service = embedded_kit.service(handlers={REGISTERED: fails_once})
+        # before the restart its timers are not polled again, so the retry is still pending when it stops
+        dozing = embedded_kit.settings.replace(timer_poll=timedelta(hours=1))
+        before = embedded_kit.runtime(consumer_service, settings=dozing)
+        embedded_kit.worker(before)
+        producer = embedded_kit.runtime(embedded_kit.service())
+        [event] = emit(producer, (REGISTERED, registered()))
+        eventually(lambda: timers(before.db), what="the retry timer")
+        assert failures == [event.id]
+
+        embedded_kit.restart()
+        consumer = embedded_kit.runtime(consumer_service)
+        embedded_kit.worker(consumer)
+
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: timers(consumer.db) == [])
+        assert dead_letters(consumer.db) == []

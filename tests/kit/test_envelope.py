@@ -1,0 +1,92 @@
+"""Every event type survives the trip through its envelope; producers are strict, readers tolerant."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from shared.events import CATALOG, Envelope, UndecodableMessage, schema_for
+from tests.kit.helpers import REGISTERED, registered, sample_data
+
+EVENT_TYPES = sorted(type_ for type_, version in CATALOG)
+
+
+def envelope_of(type_: str, data: dict, **overrides) -> Envelope:
+    """An envelope built by hand, as a producer of another version (or a broken one) might send it."""
+    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": str(uuid.uuid4()), **overrides}
+    return Envelope(**fields)
+
+
+class TestEnvelopeRoundTrip:
+    @pytest.mark.parametrize("type_", EVENT_TYPES)
+    def test_data_comes_back_unchanged(self, type_):
+        data = sample_data(schema_for(type_))
+        correlation = str(uuid.uuid4())
+
+        sent = Envelope.new(type_, data, producer="kit", correlation_id=correlation, causation_id=str(uuid.uuid4()))
+        received = Envelope.from_json(sent.to_json())
+
+        assert received == sent
+        assert received.correlation_id == correlation
+        assert received.load() == data
+
+    @pytest.mark.parametrize("type_", EVENT_TYPES)
+    def test_fields_a_newer_producer_added_are_ignored(self, type_):
+        data = sample_data(schema_for(type_))
+        newer = envelope_of(type_, {**schema_for(type_).dump(data), "added_in_a_later_version": {"any": "thing"}})
+
+        loaded = Envelope.from_json(newer.to_json()).load()
+
+        assert "added_in_a_later_version" not in loaded
+        assert loaded == data
+
+    @pytest.mark.parametrize("type_", EVENT_TYPES)
+    def test_a_missing_required_field_is_refused_by_the_producer(self, type_):
+        schema = schema_for(type_)
+        required = [name for name, field in schema.fields.items() if field.required]
+        assert required, f"{type_} has no required field"
+        for name in required:
+            data = sample_data(schema)
+            del data[name]
+            with pytest.raises(ValueError, match=name):
+                Envelope.new(type_, data, producer="kit", correlation_id=str(uuid.uuid4()))
+
+    def test_the_catalog_covers_every_producer(self):
+        assert {type_.split(".")[0] for type_ in EVENT_TYPES} == {"users", "jobs", "contracts", "payments", "reviews"}
+
+
+class TestWhatAReaderRefuses:
+    def test_an_unknown_type_cannot_be_emitted(self):
+        with pytest.raises(UndecodableMessage, match="unknown event type"):
+            Envelope.new("users.user.teleported", {}, producer="kit", correlation_id="c")
+
+    def test_an_unknown_version_does_not_load(self):
+        future = envelope_of(REGISTERED, registered(), version=2)
+
+        with pytest.raises(UndecodableMessage, match="version 2"):
+            Envelope.from_json(future.to_json()).load()
+
+    def test_data_failing_its_schema_does_not_load(self):
+        broken = envelope_of(REGISTERED, registered(user_id="not-a-uuid"))
+
+        with pytest.raises(UndecodableMessage, match="fails its schema"):
+            Envelope.from_json(broken.to_json()).load()
+
+    @pytest.mark.parametrize("body", [
+        b"\xff\xfe not even text",
+        b"not json",
+        b"[1, 2, 3]",
+        b'"a string"',
+        b"null",
+        b'{"hello": "world"}',
+        json.dumps({"type": REGISTERED, "data": [], "producer": "kit", "version": 1,
+                    "id": str(uuid.uuid4()), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
+        json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": 1,
+                    "id": "not-a-uuid", "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
+        json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": "one",
+                    "id": str(uuid.uuid4()), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
+    ], ids=["binary", "text", "array", "string", "null", "object", "data-not-object", "bad-id", "bad-version"])
+    def test_a_body_that_is_not_an_envelope_is_undecodable(self, body):
+        with pytest.raises(UndecodableMessage):
+            Envelope.from_json(body)
