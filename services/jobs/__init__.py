@@ -1,0 +1,22 @@
+"""jobs: postings and their search, proposals, and the first step of hiring."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.jobs.api import jobs, proposals
+from services.jobs.handlers import HANDLERS
+from services.jobs.models import Base
+from shared.config import PORTS, Settings
+from shared.service import Service
+
+SERVICE = Service(
+    name="jobs", port=PORTS["jobs"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    blueprints=(jobs, proposals), handlers=HANDLERS,
+    title="Job postings, their search, proposals; starts the Hiring saga.",
+)
+
+
+def create_app(config: Settings | None = None, **kwargs):
+    from shared.http import create_app as build
+
+    return build(SERVICE, config, **kwargs)

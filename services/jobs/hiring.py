@@ -1,0 +1,114 @@
+"""The jobs side of the Hiring saga: asking for a contract, then following what became of it."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from services.jobs import postings, proposals
+from services.jobs.models import Job, Proposal, SuspendedUser
+from services.jobs.states import JOB, LIVE, PROPOSAL
+from shared.errors import Conflict, Forbidden
+from shared.runtime import new_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MILESTONE = "Complete the project"
+# Ordering: only an active contract can be ended by a party (or have released money), so such
+# a cancellation proves the hire happened even if `contracts.contract.activated` is still on its way.
+ENDED_WHILE_ACTIVE = ("ended_by_client", "ended_by_freelancer")
+
+
+def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list[dict] | None) -> Proposal:
+    """Put the proposal in `offer_pending` and ask contracts for the contract (saga step 1)."""
+    job = postings.locked(uow, job_id)
+    if job.client_id != client_id:
+        raise Forbidden("Only the job's client can hire for it.")
+    proposal = proposals.locked(uow, job, proposal_id)
+    if job.status != "open":
+        raise Conflict(f"The job is {job.status}; only an open job can hire.")
+    if proposal.status == "submitted" and postings.offer_pending_on(uow.session, job):
+        raise Conflict("Another proposal of this job has an offer pending; wait until it is settled.")
+    PROPOSAL.apply(proposal, "offer_pending")
+    proposal.contract_id = new_id()
+    plan = milestones or [{"title": DEFAULT_MILESTONE, "amount": proposal.amount}]
+    uow.emit("jobs.hire.requested", {
+        "contract_id": proposal.contract_id, "job_id": job.id, "proposal_id": proposal.id, "client_id": job.client_id,
+        "freelancer_id": proposal.freelancer_id, "title": job.title,
+        "milestones": [{"milestone_id": new_id(), "title": m["title"], "amount": m["amount"],
+                        "due_date": m.get("due_date")} for m in plan],
+    }, correlation_id=proposal.contract_id)
+    return proposal
+
+
+def offer_made(uow, *, contract_id: str, proposal_id: str) -> None:
+    """The offer is funded and waiting for the freelancer: the proposal stays `offer_pending`."""
+    _settling(uow, contract_id, proposal_id)
+
+
+def contract_activated(uow, *, contract_id: str, proposal_id: str) -> None:
+    found = _settling(uow, contract_id, proposal_id)
+    if found is None:
+        return
+    job, proposal = found
+    if proposal.status == "offer_pending":
+        _hired(uow.session, job, proposal)
+    elif proposal.status != "hired":
+        log.warning("contract %s activated, but proposal %s is %s; left as it is", contract_id, proposal.id,
+                    proposal.status)
+
+
+def contract_cancelled(uow, *, contract_id: str, proposal_id: str, end_reason: str, released_amount: int) -> None:
+    """Funding failed: the client may hire again. Otherwise the offer is over: declined."""
+    found = _settling(uow, contract_id, proposal_id)
+    if found is None:
+        return
+    job, proposal = found
+    if proposal.status != "offer_pending":
+        return
+    if end_reason in ENDED_WHILE_ACTIVE or released_amount > 0:
+        _hired(uow.session, job, proposal)
+        return
+    if end_reason == "funding_failed":
+        PROPOSAL.apply(proposal, "submitted")
+        proposal.contract_id = None
+    else:
+        PROPOSAL.apply(proposal, "declined")
+    if job.status == "open" and uow.session.get(SuspendedUser, job.client_id) is not None:
+        postings.close_job(uow.session, job)
+
+
+def user_suspended(uow, *, user_id: str, reason: str) -> None:
+    """Close the user's open jobs that have no offer pending (those close when the offer settles)."""
+    session = uow.session
+    if session.get(SuspendedUser, user_id) is None:
+        session.add(SuspendedUser(user_id=user_id, reason=reason))
+    jobs = session.scalars(uow.for_update(sa.select(Job).where(Job.client_id == user_id, Job.status == "open"))).all()
+    for job in jobs:
+        if not postings.offer_pending_on(session, job):
+            postings.close_job(session, job)
+
+
+def _settling(uow, contract_id: str, proposal_id: str) -> tuple[Job, Proposal] | None:
+    """The locked job and proposal this contract was made for, or None for an event not meant for them."""
+    job_id = uow.session.scalar(sa.select(Proposal.job_id).where(Proposal.id == proposal_id))
+    if job_id is None:
+        log.warning("contract %s names proposal %s, which jobs does not know; ignored", contract_id, proposal_id)
+        return None
+    job = postings.locked(uow, job_id)
+    proposal = proposals.locked(uow, job, proposal_id)
+    if proposal.contract_id != contract_id:
+        log.info("contract %s is not the current contract of proposal %s (%s); ignored", contract_id, proposal_id,
+                 proposal.contract_id)
+        return None
+    return job, proposal
+
+
+def _hired(session, job: Job, proposal: Proposal) -> None:
+    PROPOSAL.apply(proposal, "hired")
+    if JOB.can(job.status, "filled"):
+        JOB.apply(job, "filled")
+    others = session.scalars(sa.select(Proposal).where(Proposal.job_id == job.id, Proposal.id != proposal.id,
+                                                       Proposal.status.in_(LIVE)))
+    for other in others:
+        PROPOSAL.apply(other, "declined")
