@@ -1,6 +1,7 @@
 """The rules of accounts: registration, login throttling, profiles, suspension, the operator's admin."""
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from datetime import timedelta
@@ -47,7 +48,9 @@ def register(uow, *, email: str, password: str, name: str, roles: list[str], cou
 
 def authenticate(uow, *, email: str, password: str) -> User | None:
     """The user these credentials belong to, or None (the failure is recorded for throttling)."""
-    session, key, now = uow.session, email_key(email), utcnow()
+    session, key = uow.session, email_key(email)
+    _take_turns(uow, f"login:{key}")
+    now = utcnow()
     recent = list(session.scalars(
         sa.select(LoginFailure.at).where(LoginFailure.email_key == key, LoginFailure.at > now - THROTTLE_WINDOW)
         .order_by(LoginFailure.at.desc()).limit(THROTTLE_FAILURES)))
@@ -56,6 +59,9 @@ def authenticate(uow, *, email: str, password: str) -> User | None:
         raise TooManyRequests("Too many failed logins for this email; try again later.", max(1, math.ceil(wait)))
     user = session.scalar(sa.select(User).where(User.email_key == key))
     if not _password_matches(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        # The log stays small: at most THROTTLE_FAILURES rows per email, none older than the window.
+        session.execute(sa.delete(LoginFailure).where(LoginFailure.email_key == key,
+                                                      LoginFailure.at <= now - THROTTLE_WINDOW))
         session.add(LoginFailure(email_key=key, at=now))
         return None
     if user.status == "suspended":
@@ -64,6 +70,16 @@ def authenticate(uow, *, email: str, password: str) -> User | None:
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _take_turns(uow, name: str) -> None:
+    """Hold the lock `name` until this transaction ends: parallel guesses at one email cannot all slip
+    under the limit, and processes starting together make one admin."""
+    # Locking: SQLite's BEGIN IMMEDIATE already serializes every writer; PostgreSQL needs a named lock,
+    # since there is no row to lock until the first failure (or the admin) has been written.
+    if not uow.db.is_sqlite:
+        lock_id = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        uow.session.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
@@ -99,8 +115,10 @@ def search(role: str | None, skill: str | None, q: str | None):
     if skill:
         query = query.where(User.id.in_(sa.select(UserSkill.user_id).where(UserSkill.skill_key == skill.strip().lower())))
     if q:
+        # `%` and `_` are taken literally: a search for "100%" is not a wildcard.
         words = q.strip()
-        query = query.where(sa.or_(*(column.icontains(words, autoescape=True) for column in (User.name, User.title, User.bio))))
+        query = query.where(sa.or_(*(column.icontains(words, autoescape=True)
+                                     for column in (User.name, User.title, User.bio))))
     return query
 
 
@@ -119,6 +137,7 @@ def suspend(uow, *, admin_id: str, user_id: str, reason: str) -> User:
 
 def ensure_admin(uow, *, email: str, password: str) -> User:
     """The operator's admin account exists with this password (made or promoted, never over HTTP)."""
+    _take_turns(uow, "operator-admin")
     user = uow.session.scalar(sa.select(User).where(User.email_key == email_key(email)))
     if user is None:
         user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name="Administrator",

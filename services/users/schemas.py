@@ -70,7 +70,7 @@ class TokenIn(InSchema):
 
 
 class SuspendIn(InSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=1000))
 
 
 class UserSearchArgs(PageArgs):

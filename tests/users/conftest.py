@@ -1,0 +1,78 @@
+"""Fixtures of the users stories: the service on both databases, accounts, tokens, a wire observer."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from argon2 import PasswordHasher
+
+from services.users import SERVICE, accounts
+from tests.users.helpers import PASSWORD, WireObserver, new_account
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """Cheap argon2 parameters: registering and logging in cost microseconds, not ~50 ms each.
+
+    TestPasswordStorage checks the real parameters; the other stories only need a hash that verifies.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+
+
+@pytest.fixture
+def users(harness, settings, make_database, fast_hashing):
+    """The users service on a fresh database, once on SQLite and once on PostgreSQL."""
+    return harness(SERVICE, settings, make_database("users"))
+
+
+@pytest.fixture
+def users_on_sqlite(harness, settings, make_sqlite_database, fast_hashing):
+    """The users service on SQLite only, for stories that end before the database does anything
+    (validation, token checks): the backend cannot change their outcome, and a PostgreSQL
+    database per test costs about a second to create and drop."""
+    return harness(SERVICE, settings, make_sqlite_database("users"))
+
+
+@pytest.fixture
+def register(users):
+    """`register(**overrides)`: a new account over HTTP (201 asserted); returns the User body."""
+
+    def make(**overrides) -> dict:
+        response = users.client.post("/users", json=new_account(**overrides))
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return make
+
+
+@pytest.fixture
+def login(users):
+    """`login(email, password=PASSWORD)`: the response of `POST /auth/token`."""
+
+    def post(email: str, password: str = PASSWORD):
+        return users.client.post("/auth/token", json={"email": email, "password": password})
+
+    return post
+
+
+@pytest.fixture
+def account(register, users):
+    """One active freelancer, with `headers` carrying a token for them."""
+    user = register(roles=["freelancer"])
+    return {**user, "headers": users.headers(user["id"], user["roles"])}
+
+
+@pytest.fixture
+def admin_headers(users):
+    """A token with the admin role; no account needs to stand behind it to suspend others."""
+    return users.headers(str(uuid.uuid4()), ["admin"])
+
+
+@pytest.fixture
+def wire(amqp_url, amqp_settings):
+    """An observer of `marketplace.events` on the real broker, with its own temporary queue."""
+    observer = WireObserver(amqp_url, amqp_settings.exchange)
+    yield observer
+    observer.close()
