@@ -1,0 +1,22 @@
+"""payments: the ledger, deposits, milestone escrow, payouts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.payments.api import payments
+from services.payments.handlers import HANDLERS, TIMERS
+from services.payments.models import Base
+from shared.config import PORTS, Settings
+from shared.service import Service
+
+SERVICE = Service(
+    name="payments", port=PORTS["payments"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    blueprints=(payments,), handlers=HANDLERS, timers=TIMERS,
+    title="The ledger: deposits, milestone escrow, releases, refunds and payouts, in integer cents.",
+)
+
+
+def create_app(config: Settings | None = None, **kwargs):
+    from shared.http import create_app as build
+
+    return build(SERVICE, config, **kwargs)

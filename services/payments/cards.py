@@ -1,0 +1,52 @@
+"""Card processing behind an interface a real processor could implement; the sandbox decides by card number."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+DECLINED = "4000000000000002"
+INSUFFICIENT_FUNDS = "4000000000009995"
+
+
+@dataclass(frozen=True)
+class Charge:
+    succeeded: bool
+    failure_reason: str | None = None
+    reference: str | None = None
+
+
+class CardProcessor(Protocol):
+    def charge(self, amount: int, card_number: str, *, idempotency_key: str) -> Charge:
+        """Charge `amount` cents; the same `idempotency_key` never charges twice."""
+
+
+class SandboxCards:
+    """`4000000000000002` is declined, `4000000000009995` has no funds, every other valid number pays."""
+
+    def charge(self, amount: int, card_number: str, *, idempotency_key: str) -> Charge:
+        if card_number == DECLINED:
+            return Charge(False, "card_declined")
+        if card_number == INSUFFICIENT_FUNDS:
+            return Charge(False, "insufficient_funds")
+        return Charge(True, reference=f"sandbox_ch_{uuid.uuid5(uuid.NAMESPACE_OID, idempotency_key).hex[:24]}")
+
+
+def normalize(card_number: str) -> str:
+    return card_number.replace(" ", "").replace("-", "")
+
+
+def luhn_valid(card_number: str) -> bool:
+    if not card_number.isdigit() or not 12 <= len(card_number) <= 19:
+        return False
+    total = 0
+    for position, digit in enumerate(int(d) for d in reversed(card_number)):
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def processor_of(runtime) -> CardProcessor:
+    """The processor deposits are charged through: the sandbox unless the runtime was given another."""
+    return getattr(runtime, "card_processor", None) or SandboxCards()

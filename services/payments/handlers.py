@@ -1,0 +1,47 @@
+"""What payments reacts to: contracts' escrow requests, its own payout requests, and payout holds ending."""
+from __future__ import annotations
+
+from services.payments import escrow, payouts
+from services.payments.bank import bank_of
+
+
+def hold_escrow(event, uow):
+    """Fund a milestone's escrow from the client's available money, or say why not."""
+    data = event.data
+    escrow.fund(uow, contract_id=data["contract_id"], milestone_id=data["milestone_id"], client_id=data["client_id"],
+                freelancer_id=data["freelancer_id"], amount=data["amount"], client_fee_bps=data["client_fee_bps"])
+
+
+def release_escrow(event, uow):
+    """Pay an approved milestone to the freelancer, inside the payout hold."""
+    data = event.data
+    escrow.release(uow, milestone_id=data["milestone_id"], freelancer_fee_bps=data["freelancer_fee_bps"],
+                   freelancer_id=data["freelancer_id"], amount=data["amount"])
+
+
+def refund_escrow(event, uow):
+    """Give a milestone's escrow and its client fee back to the client."""
+    data = event.data
+    escrow.refund(uow, contract_id=data["contract_id"], milestone_id=data["milestone_id"], client_id=data["client_id"])
+
+
+def send_payout(event, uow):
+    """Send a requested payout to the bank and settle it."""
+    payouts.send(uow, event.data["payout_id"], bank_of(uow.runtime))
+
+
+def end_hold(timer, uow):
+    """A release's payout hold is over: the money becomes available."""
+    escrow.end_hold(uow, timer.key)
+
+
+HANDLERS = {
+    "contracts.milestone.funding_requested": hold_escrow,
+    "contracts.milestone.approved": release_escrow,
+    "contracts.milestone.refund_requested": refund_escrow,
+    "payments.payout.requested": send_payout,
+}
+
+TIMERS = {
+    escrow.HOLD_END: end_hold,
+}

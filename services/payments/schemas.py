@@ -1,0 +1,106 @@
+"""Request and response bodies of the payments API."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, post_load, validate, validates
+
+from services.payments.cards import luhn_valid, normalize
+from shared.http.schemas import Currency, Id, InSchema, Money, OutSchema, Timestamp, page_of
+
+DIGITS = validate.Regexp(r"^\d+$", error="Digits only.")
+
+
+class DepositIn(InSchema):
+    amount = Money(required=True, validate=validate.Range(min=500, max=100_000_000))
+    card_number = fields.String(required=True, load_only=True, validate=validate.Length(max=40))
+
+    @validates("card_number")
+    def _luhn(self, value, **_):
+        if not luhn_valid(normalize(value)):
+            raise ValidationError("Not a valid card number.")
+
+    @post_load
+    def _normalize(self, data, **_):
+        data["card_number"] = normalize(data["card_number"])
+        return data
+
+
+class DestinationIn(InSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["bank_account"]))
+    account_number = fields.String(required=True, validate=[validate.Length(min=4, max=34), DIGITS])
+    routing_number = fields.String(required=True, validate=[validate.Length(equal=9), DIGITS])
+
+
+class PayoutIn(InSchema):
+    amount = Money(required=True, validate=validate.Range(min=100, max=100_000_000_000))
+    destination = fields.Nested(DestinationIn, required=True)
+
+
+class DepositOut(OutSchema):
+    id = Id()
+    amount = Money()
+    currency = Currency()
+    status = fields.String()
+    failure_reason = fields.String(allow_none=True)
+    created_at = Timestamp()
+
+
+class DestinationOut(OutSchema):
+    type = fields.String()
+    account_number = fields.String()
+    routing_number = fields.String()
+
+
+class PayoutOut(OutSchema):
+    id = Id()
+    amount = Money()
+    currency = Currency()
+    status = fields.String()
+    destination = fields.Nested(DestinationOut)
+    failure_reason = fields.String(allow_none=True)
+    created_at = Timestamp()
+    settled_at = Timestamp(allow_none=True)
+
+
+class BalanceOut(OutSchema):
+    user_id = Id()
+    currency = Currency()
+    available = Money()
+    pending = Money()
+    in_escrow = Money()
+    in_payout = Money()
+
+
+class TransactionOut(OutSchema):
+    id = Id()
+    kind = fields.String()
+    amount = Money()
+    account = fields.String()
+    reference = fields.String()
+    created_at = Timestamp()
+
+
+TransactionPage = page_of(TransactionOut)
+
+
+class EscrowMilestoneOut(OutSchema):
+    milestone_id = Id()
+    amount = Money()
+    status = fields.String()
+
+
+class EscrowOut(OutSchema):
+    contract_id = Id()
+    currency = Currency()
+    held_amount = Money()
+    milestones = fields.List(fields.Nested(EscrowMilestoneOut))
+
+
+class LedgerCheckOut(OutSchema):
+    balanced = fields.Boolean()
+    accounts = fields.Integer()
+    total = fields.Integer()
+    negative_accounts = fields.List(fields.String())
+    mismatched_accounts = fields.List(fields.String())
+    unbalanced_entries = fields.List(fields.String())
+    escrow_mismatches = fields.List(fields.String())
+
