@@ -1,0 +1,22 @@
+"""contracts: offers, milestones and the hiring, escrow funding, release and refund sagas."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.contracts.api import contracts
+from services.contracts.handlers import HANDLERS, TIMERS
+from services.contracts.models import Base
+from shared.config import PORTS, Settings
+from shared.service import Service
+
+SERVICE = Service(
+    name="contracts", port=PORTS["contracts"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    blueprints=(contracts,), handlers=HANDLERS, timers=TIMERS,
+    title="Contracts and milestones; owns the hiring, escrow funding, release and refund sagas.",
+)
+
+
+def create_app(config: Settings | None = None, **kwargs):
+    from shared.http import create_app as build
+
+    return build(SERVICE, config, **kwargs)

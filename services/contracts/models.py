@@ -1,0 +1,71 @@
+"""Contracts and their milestones: the state the hiring, funding, release and refund sagas keep."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    proposal_id: Mapped[str] = mapped_column(sa.String(36))
+    client_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    freelancer_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    client_fee_bps: Mapped[int]
+    freelancer_fee_bps: Mapped[int]
+    released_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    end_note: Mapped[str | None] = mapped_column(sa.Text)
+    milestones: Mapped[list["Milestone"]] = relationship(back_populates="contract", lazy="selectin",
+                                                         order_by="Milestone.position", cascade="all, delete-orphan")
+
+    @property
+    def total_amount(self) -> int:
+        return sum(milestone.amount for milestone in self.milestones)
+
+    def is_party(self, user_id: str) -> bool:
+        return user_id in (self.client_id, self.freelancer_id)
+
+    def milestone(self, milestone_id: str) -> "Milestone | None":
+        return next((m for m in self.milestones if m.id == milestone_id), None)
+
+    @property
+    def parties(self) -> dict:
+        return {"contract_id": self.id, "job_id": self.job_id, "proposal_id": self.proposal_id,
+                "client_id": self.client_id, "freelancer_id": self.freelancer_id}
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    submission_message: Mapped[str | None] = mapped_column(sa.Text)
+    changes_message: Mapped[str | None] = mapped_column(sa.Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auto_approve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    contract: Mapped[Contract] = relationship(back_populates="milestones")

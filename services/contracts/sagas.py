@@ -1,0 +1,319 @@
+"""The sagas contracts owns, step by step; each step is one transaction under the contract's row lock.
+
+Hiring
+  1. jobs.hire.requested            create_contract: pending_funding, first milestone funding
+  2. payments.escrow.funded         record_funding → offer: offered, offer-expiry timer
+     payments.escrow.funding_failed record_funding_failure (compensation): cancelled, funding_failed
+  3. freelancer accepts             accept: active
+     declines / client withdraws / the offer expires: begin_cancellation → Refund
+Escrow funding (later milestones)
+  1. client funds                   fund → request_funding: funding
+  2. payments.escrow.funded         record_funding: funded
+     payments.escrow.funding_failed record_funding_failure (compensation): back to pending, last_error
+Release
+  1. freelancer submits             submit: submitted, auto-approve timer (request_changes sends it back)
+  2. client approves, or the timer  approve: approved
+  3. payments.escrow.released       record_release: released; complete once every milestone is released
+Refund
+  1. any end before completion      begin_cancellation: cancelling; request_refund for every funded,
+                                    submitted or changes_requested milestone, pending ones cancelled;
+                                    approved ones finish their release, a funding one waits for its answer
+  2. payments.escrow.refunded       record_refund: refunded
+  3. nothing left in flight         settle: cancelled
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from services.contracts.models import Contract, Milestone
+from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, REFUNDABLE
+from shared.db import utcnow
+from shared.errors import Conflict
+from shared.runtime import new_id
+
+OFFER_EXPIRY = "offer-expiry"
+AUTO_APPROVE = "auto-approve"
+SETTLE = "settle-cancellation"
+OPEN = ("pending_funding", "offered", "active")
+
+
+def locked_contract(uow, contract_id: str) -> Contract | None:
+    """The contract with its row locked: every change to one contract goes through here first."""
+    return uow.session.scalar(uow.for_update(sa.select(Contract).where(Contract.id == contract_id)))
+
+
+def _emit(uow, contract: Contract, type_: str, data: dict) -> None:
+    uow.emit(type_, data, correlation_id=contract.id)
+
+
+def _timer_payload(contract: Contract, **extra) -> dict:
+    return {"contract_id": contract.id, "correlation_id": contract.id, **extra}
+
+
+def _require_active(contract: Contract) -> None:
+    if contract.status != "active":
+        raise Conflict(f"The contract is {contract.status}; milestones move only while it is active.")
+
+
+# Hiring ---------------------------------------------------------------------------------
+
+def create_contract(uow, hire: dict) -> Contract | None:
+    """Hiring 1: the contract in pending_funding, fee rates copied from config, the first milestone funding."""
+    if uow.session.get(Contract, hire["contract_id"]) is not None:
+        return None  # the same hire delivered twice makes one contract
+    now = utcnow()
+    contract = Contract(
+        id=hire["contract_id"], job_id=hire["job_id"], proposal_id=hire["proposal_id"], client_id=hire["client_id"],
+        freelancer_id=hire["freelancer_id"], title=hire["title"][:200], currency="USD", status="pending_funding",
+        client_fee_bps=uow.settings.client_fee_bps, freelancer_fee_bps=uow.settings.freelancer_fee_bps,
+        released_amount=0, created_at=now, milestones=[])
+    for position, item in enumerate(hire["milestones"]):
+        contract.milestones.append(Milestone(
+            id=item["milestone_id"], position=position, title=item["title"][:200], amount=item["amount"],
+            due_date=item.get("due_date"), status="pending", created_at=now))
+    uow.session.add(contract)
+    uow.session.flush()
+    _emit(uow, contract, "contracts.contract.created", {
+        **contract.parties, "client_fee_bps": contract.client_fee_bps,
+        "freelancer_fee_bps": contract.freelancer_fee_bps, "total_amount": contract.total_amount})
+    request_funding(uow, contract, contract.milestones[0])
+    return contract
+
+
+def offer(uow, contract: Contract) -> None:
+    """Hiring 2: the first milestone is funded; the freelancer has OFFER_TTL to accept."""
+    CONTRACT.apply(contract, "offered")
+    contract.offer_expires_at = utcnow() + uow.settings.offer_ttl
+    uow.schedule(OFFER_EXPIRY, contract.id, contract.offer_expires_at, _timer_payload(contract))
+    _emit(uow, contract, "contracts.contract.offered",
+          {**contract.parties, "offer_expires_at": contract.offer_expires_at})
+
+
+def accept(uow, contract: Contract) -> None:
+    """Hiring 3: the freelancer takes the offer; it no longer expires."""
+    # Race: an offer past its expiry is lost even if the expiry timer has not fired yet, so
+    # exactly one of accept and expiry wins, decided by the clock under the row lock.
+    if contract.status == "offered" and contract.offer_expires_at <= utcnow():
+        raise Conflict("The offer has expired.")
+    CONTRACT.apply(contract, "active")
+    contract.activated_at = utcnow()
+    uow.cancel_timer(OFFER_EXPIRY, contract.id)
+    _emit(uow, contract, "contracts.contract.activated", contract.parties)
+
+
+def decline(uow, contract: Contract, note: str | None) -> None:
+    """Hiring 3, the freelancer says no: the funded escrow goes back to the client."""
+    if contract.status != "offered":
+        raise Conflict(f"The contract is {contract.status}; only an offered contract can be declined.")
+    begin_cancellation(uow, contract, "declined", note)
+
+
+def cancel(uow, contract: Contract, user_id: str, note: str | None) -> None:
+    """A party ends the contract: the client withdraws an offer or ends it; the freelancer ends an active one."""
+    if contract.status in ENDED:
+        raise Conflict(f"The contract is already {contract.status}.")
+    by_client = user_id == contract.client_id
+    if contract.status == "active":
+        reason = "ended_by_client" if by_client else "ended_by_freelancer"
+    elif by_client:
+        reason = "withdrawn"
+    else:
+        raise Conflict("An offer is declined by the freelancer (POST /contracts/{id}/decline), not cancelled.")
+    begin_cancellation(uow, contract, reason, note)
+
+
+def expire_offer(uow, contract: Contract) -> None:
+    """Hiring 3, nobody answered: an offer still open at its expiry ends as expired."""
+    if contract.status == "offered" and contract.offer_expires_at <= utcnow():
+        begin_cancellation(uow, contract, "expired")
+
+
+def end_for_suspension(uow, user_id: str) -> None:
+    """A party was suspended: its offers are withdrawn and its active contracts ended."""
+    ids = uow.session.scalars(sa.select(Contract.id).where(
+        sa.or_(Contract.client_id == user_id, Contract.freelancer_id == user_id),
+        Contract.status.in_(OPEN)).order_by(Contract.id))
+    for contract_id in list(ids):
+        contract = locked_contract(uow, contract_id)
+        if contract is not None and contract.status in OPEN:
+            begin_cancellation(uow, contract, "party_suspended")
+
+
+# Escrow funding -------------------------------------------------------------------------
+
+def add_milestone(uow, contract: Contract, *, title: str, amount: int, due_date: date | None) -> Milestone:
+    """A further milestone of an active contract, pending until the client funds it."""
+    _require_active(contract)
+    milestone = Milestone(id=new_id(), position=len(contract.milestones), title=title, amount=amount,
+                          due_date=due_date, status="pending", created_at=utcnow())
+    contract.milestones.append(milestone)
+    uow.session.flush()
+    return milestone
+
+
+def fund(uow, contract: Contract, milestone: Milestone) -> None:
+    """Escrow funding 1: the client asks payments to move the milestone's amount into escrow."""
+    _require_active(contract)
+    request_funding(uow, contract, milestone)
+
+
+def request_funding(uow, contract: Contract, milestone: Milestone) -> None:
+    MILESTONE.apply(milestone, "funding")
+    milestone.last_error = None
+    _emit(uow, contract, "contracts.milestone.funding_requested", {
+        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
+        "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
+        "client_fee_bps": contract.client_fee_bps})
+
+
+def record_funding(uow, contract: Contract, milestone: Milestone) -> None:
+    """payments.escrow.funded: the milestone is funded; an ending contract gets the money back at once."""
+    if milestone.status == "cancelled":
+        request_refund(uow, contract, milestone)
+        return
+    if milestone.status != "funding":
+        return  # stale or repeated
+    MILESTONE.apply(milestone, "funded")
+    milestone.funded_at = utcnow()
+    if contract.status == "pending_funding":
+        offer(uow, contract)
+    elif contract.status in ENDED:
+        request_refund(uow, contract, milestone)
+
+
+def record_funding_failure(uow, contract: Contract, milestone: Milestone, reason: str) -> None:
+    """payments.escrow.funding_failed, the compensation: nothing was charged, so nothing is undone."""
+    if milestone.status != "funding":
+        return  # stale or repeated
+    milestone.last_error = reason
+    if contract.status == "pending_funding":
+        MILESTONE.apply(milestone, "cancelled")
+        _cancel_pending(contract)
+        contract.end_reason = "funding_failed"
+        _end(uow, contract, "cancelled")
+    elif contract.status == "active":
+        MILESTONE.apply(milestone, "pending")
+    else:
+        MILESTONE.apply(milestone, "cancelled")
+        settle(uow, contract)
+
+
+# Release --------------------------------------------------------------------------------
+
+def submit(uow, contract: Contract, milestone: Milestone, message: str) -> None:
+    """Release 1: the freelancer hands in the work; it is approved by itself after AUTO_APPROVE_AFTER."""
+    _require_active(contract)
+    MILESTONE.apply(milestone, "submitted")
+    milestone.submission_message = message
+    milestone.submitted_at = utcnow()
+    milestone.auto_approve_at = milestone.submitted_at + uow.settings.auto_approve_after
+    uow.schedule(AUTO_APPROVE, milestone.id, milestone.auto_approve_at,
+                 _timer_payload(contract, milestone_id=milestone.id))
+    _emit(uow, contract, "contracts.milestone.submitted", {
+        "contract_id": contract.id, "milestone_id": milestone.id, "auto_approve_at": milestone.auto_approve_at})
+
+
+def request_changes(uow, contract: Contract, milestone: Milestone, message: str) -> None:
+    """Release 1, sent back: the freelancer works on; nothing is approved by itself meanwhile."""
+    _require_active(contract)
+    MILESTONE.apply(milestone, "changes_requested")
+    milestone.changes_message = message
+    milestone.auto_approve_at = None
+    uow.cancel_timer(AUTO_APPROVE, milestone.id)
+
+
+def approve(uow, contract: Contract, milestone: Milestone, *, auto: bool = False) -> None:
+    """Release 2: payments is asked to release the escrow to the freelancer."""
+    _require_active(contract)
+    MILESTONE.apply(milestone, "approved")
+    milestone.auto_approve_at = None
+    uow.cancel_timer(AUTO_APPROVE, milestone.id)
+    _emit(uow, contract, "contracts.milestone.approved", {
+        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
+        "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
+        "freelancer_fee_bps": contract.freelancer_fee_bps, "auto": auto})
+
+
+def auto_approve(uow, contract: Contract, milestone: Milestone) -> None:
+    """The AUTO_APPROVE_AFTER timer: a milestone still submitted at its time is approved."""
+    if (contract.status == "active" and milestone.status == "submitted" and milestone.auto_approve_at is not None
+            and milestone.auto_approve_at <= utcnow()):
+        approve(uow, contract, milestone, auto=True)
+
+
+def record_release(uow, contract: Contract, milestone: Milestone) -> None:
+    """Release 3: the money moved; the contract is completed once every milestone is released."""
+    if milestone.status != "approved":
+        return  # stale or repeated
+    MILESTONE.apply(milestone, "released")
+    milestone.released_at = utcnow()
+    contract.released_amount += milestone.amount
+    if contract.status == "active" and all(m.status == "released" for m in contract.milestones):
+        _end(uow, contract, "completed")
+    else:
+        settle(uow, contract)
+
+
+# Refund ---------------------------------------------------------------------------------
+
+def begin_cancellation(uow, contract: Contract, reason: str, note: str | None = None) -> None:
+    """Refund 1: the contract is cancelling; escrow that nobody can work on any more goes back."""
+    CONTRACT.apply(contract, "cancelling")
+    contract.end_reason, contract.end_note = reason, note
+    uow.cancel_timer(OFFER_EXPIRY, contract.id)
+    for milestone in contract.milestones:
+        if milestone.status in REFUNDABLE:
+            request_refund(uow, contract, milestone)
+    _cancel_pending(contract)
+    if not _in_flight(contract):
+        # The answer to a cancel is always `cancelling`; the worker settles it right after.
+        uow.schedule(SETTLE, contract.id, utcnow(), _timer_payload(contract))
+
+
+def request_refund(uow, contract: Contract, milestone: Milestone) -> None:
+    MILESTONE.apply(milestone, "refunding")
+    milestone.auto_approve_at = None
+    uow.cancel_timer(AUTO_APPROVE, milestone.id)
+    _emit(uow, contract, "contracts.milestone.refund_requested", {
+        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
+        "amount": milestone.amount})
+
+
+def record_refund(uow, contract: Contract, milestone: Milestone) -> None:
+    """Refund 2: the escrow and the client fee are back with the client."""
+    if milestone.status != "refunding":
+        return  # stale or repeated
+    MILESTONE.apply(milestone, "refunded")
+    settle(uow, contract)
+
+
+def settle(uow, contract: Contract) -> None:
+    """Refund 3: once nothing is in flight, a cancelling contract is cancelled (never completed)."""
+    if contract.status == "cancelling" and not _in_flight(contract):
+        _end(uow, contract, "cancelled")
+
+
+def _in_flight(contract: Contract) -> bool:
+    return any(milestone.status in IN_FLIGHT for milestone in contract.milestones)
+
+
+def _cancel_pending(contract: Contract) -> None:
+    for milestone in contract.milestones:
+        if milestone.status == "pending":
+            MILESTONE.apply(milestone, "cancelled")
+
+
+def _end(uow, contract: Contract, status: str) -> None:
+    CONTRACT.apply(contract, status)
+    contract.ended_at = utcnow()
+    uow.cancel_timer(OFFER_EXPIRY, contract.id)
+    if status == "completed":
+        _emit(uow, contract, "contracts.contract.completed", {
+            "contract_id": contract.id, "job_id": contract.job_id, "client_id": contract.client_id,
+            "freelancer_id": contract.freelancer_id, "released_amount": contract.released_amount})
+    else:
+        _emit(uow, contract, "contracts.contract.cancelled", {
+            **contract.parties, "end_reason": contract.end_reason, "end_note": contract.end_note,
+            "released_amount": contract.released_amount})
