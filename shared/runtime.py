@@ -51,14 +51,22 @@ class UnitOfWork:
 
     def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
         """Set (or move) the durable timer `kind`/`key`."""
-        timer = self.session.scalar(sa.select(TimerRow).where(TimerRow.kind == kind, TimerRow.key == key))
+        timer = self.session.scalar(self._unfired(kind, key))
         if timer is None:
             self.session.add(TimerRow(kind=kind, key=key, due_at=due_at, payload=payload or {}, attempts=0))
         else:
             timer.due_at, timer.payload, timer.attempts = due_at, payload or {}, 0
 
     def cancel_timer(self, kind: str, key: str) -> None:
-        self.session.execute(sa.delete(TimerRow).where(TimerRow.kind == kind, TimerRow.key == key))
+        """Drop the timer, unless a worker is firing it right now (its handler then finds its work moot)."""
+        ids = self._unfired(kind, key).with_only_columns(TimerRow.id).scalar_subquery()
+        self.session.execute(sa.delete(TimerRow).where(TimerRow.id.in_(ids)))
+
+    def _unfired(self, kind: str, key: str):
+        # Locking: a firing timer's row stays locked while its handler waits for the aggregate's
+        # row; waiting for the timer's row under the aggregate's lock would deadlock, so skip it.
+        query = sa.select(TimerRow).where(TimerRow.kind == kind, TimerRow.key == key)
+        return query if self.runtime.db.is_sqlite else query.with_for_update(skip_locked=True)
 
     def for_update(self, statement):
         return self.runtime.db.for_update(statement)

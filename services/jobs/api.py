@@ -16,10 +16,10 @@ BEARER = [{"bearerAuth": []}]
 
 
 @jobs.post("")
+@require("client")
 @jobs.arguments(JobIn)
 @jobs.response(201, JobOut)
 @jobs.doc(security=BEARER)
-@require("client")
 def post_job(body):
     """Post a fixed-price or hourly job."""
     with unit_of_work() as uow:
@@ -47,10 +47,10 @@ def get_job(job_id):
 
 
 @jobs.patch("/<uuid:job_id>")
+@require()
 @jobs.arguments(JobPatchIn)
 @jobs.response(200, JobOut)
 @jobs.doc(security=BEARER)
-@require()
 def edit_job(body, job_id):
     """Change an open job; fields not given are left as they are."""
     with unit_of_work() as uow:
@@ -58,9 +58,9 @@ def edit_job(body, job_id):
 
 
 @jobs.post("/<uuid:job_id>/close")
+@require()
 @jobs.response(200, JobOut)
 @jobs.doc(security=BEARER)
-@require()
 def close_job(job_id):
     """Close an open job; its proposals still waiting for an answer are declined."""
     with unit_of_work() as uow:
@@ -68,10 +68,10 @@ def close_job(job_id):
 
 
 @proposals.post("")
+@require("freelancer")
 @proposals.arguments(ProposalIn)
 @proposals.response(201, ProposalOut)
 @proposals.doc(security=BEARER)
-@require("freelancer")
 def propose(body, job_id):
     """Send a proposal on an open job (one live proposal per freelancer and job)."""
     with unit_of_work() as uow:
@@ -80,10 +80,10 @@ def propose(body, job_id):
 
 
 @proposals.get("")
+@require()
 @proposals.arguments(ProposalListArgs, location="query")
 @proposals.response(200, ProposalPage)
 @proposals.doc(security=BEARER)
-@require()
 def list_proposals(args, job_id):
     """The job's client sees all its proposals; a freelancer sees their own."""
     with unit_of_work() as uow:
@@ -92,9 +92,9 @@ def list_proposals(args, job_id):
 
 
 @proposals.get("/<uuid:proposal_id>")
+@require()
 @proposals.response(200, ProposalOut)
 @proposals.doc(security=BEARER)
-@require()
 def get_proposal(job_id, proposal_id):
     """One proposal, for the job's client or the proposal's freelancer; nobody else finds it."""
     with unit_of_work() as uow:
@@ -102,9 +102,9 @@ def get_proposal(job_id, proposal_id):
 
 
 @proposals.post("/<uuid:proposal_id>/withdraw")
+@require()
 @proposals.response(200, ProposalOut)
 @proposals.doc(security=BEARER)
-@require()
 def withdraw(job_id, proposal_id):
     """Take back a proposal that no offer has been made on."""
     with unit_of_work() as uow:
@@ -112,11 +112,11 @@ def withdraw(job_id, proposal_id):
 
 
 @proposals.post("/<uuid:proposal_id>/hire")
+@require()
 @proposals.arguments(HireIn)
 @idempotent
 @proposals.response(202, ProposalOut)
 @proposals.doc(security=BEARER)
-@require()
 def hire(body, job_id, proposal_id):
     """Start the hiring saga: the proposal is `offer_pending` until the contract settles."""
     with unit_of_work() as uow:

@@ -13,10 +13,10 @@ BEARER = [{"bearerAuth": []}]
 
 
 @reviews.post("")
+@require()
 @reviews.arguments(ReviewIn)
 @reviews.response(201, ReviewOut)
 @reviews.doc(security=BEARER)
-@require()
 def submit(body):
     """Review the other party of an ended contract; it stays hidden until both have reviewed or the window closes."""
     with unit_of_work() as uow:

@@ -15,6 +15,8 @@ from shared.http.problems import from_domain_error
 from shared.tables import IdempotencyRow
 
 KEPT_FOR = timedelta(hours=24)
+# A claim whose request never finished (its process died) stops blocking retries after this.
+ABANDONED_AFTER = timedelta(seconds=60)
 REPLAYED_HEADERS = ("Location", "Content-Type")
 
 
@@ -39,7 +41,9 @@ def idempotent(view):
                                 {"Idempotency-Key": ["Must be 1 to 255 characters."]})
         db = current_app.extensions["runtime"].db
         scope = _digest(current_user().id, request.method, request.path, key)
-        fingerprint = _digest(request.get_data())
+        # Privacy: the body (a card number, say) is hashed with the client's key, which is stored
+        # only inside `scope`'s hash, so the stored fingerprint cannot be brute-forced back.
+        fingerprint = _digest(key, request.get_data())
         replay = _claim(db, scope, fingerprint)
         if replay is not None:
             return replay
@@ -63,7 +67,8 @@ def _claim(db, scope: str, fingerprint: str) -> Response | None:
     try:
         with db.transaction() as session:
             row = session.get(IdempotencyRow, scope)
-            if row is not None and row.created_at < utcnow() - KEPT_FOR:
+            if row is not None and (row.created_at < utcnow() - KEPT_FOR or (
+                    row.status_code is None and row.created_at < utcnow() - ABANDONED_AFTER)):
                 session.delete(row)
                 session.flush()
                 row = None

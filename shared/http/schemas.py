@@ -7,7 +7,7 @@ from shared.events.fields import Day, Id, Timestamp  # noqa: F401 - the API uses
 
 
 class InSchema(Schema):
-    """A request body or query: unknown fields are a 422 naming them."""
+    """A request body: unknown fields are a 422 naming them (in a query string they are ignored)."""
 
     class Meta:
         unknown = RAISE
