@@ -1,0 +1,79 @@
+"""The whole story, as `marketplace demo` tells it, on the embedded default and the real topology."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from shared.config import PORTS, SERVICES
+from shared.db import drop_database, ensure_database, normalize_url
+from tests.platform.test_dev import GATEWAY, answers, port_free
+from tests.support import eventually
+
+pytestmark = pytest.mark.slow
+SHORT_TIMERS = {"PAYOUT_HOLD": "2s", "REVIEW_WINDOW": "1h", "LOG_LEVEL": "WARNING"}
+STEPS = ("register", "deposit", "post", "propose", "hire", "fund", "accept", "submit", "approve", "release",
+         "payout", "review", "done")
+
+
+def start(argv: list[str], folder, env: dict) -> subprocess.Popen:
+    busy = [port for port in PORTS.values() if not port_free(port)]
+    assert not busy, f"ports {busy} are taken; stop whatever listens there"
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", *argv], cwd=folder, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = [f"http://127.0.0.1:{PORTS[name]}/ready" for name in SERVICES] + [f"{GATEWAY}/health"]
+    eventually(lambda: all(answers(url) for url in ready) or process.poll() is not None, timeout=120)
+    assert process.poll() is None, process.stdout.read()
+    return process
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+def tell_the_story(env: dict, folder) -> str:
+    told = subprocess.run([sys.executable, "-m", "shared.cli", "demo", "--hold-wait", "30"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert told.returncode == 0, told.stdout + told.stderr
+    for step in STEPS:
+        assert f"] {step}:" in told.stdout, f"step {step!r} missing:\n{told.stdout}"
+    assert ", paid" in told.stdout and "skipped" not in told.stdout, told.stdout
+    return told.stdout
+
+
+class TestTheWholeStory:
+    def test_on_the_embedded_default(self, tmp_path):
+        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
+        env.update(SHORT_TIMERS, VAR_DIR=str(tmp_path / "var"))
+        process = start(["dev"], tmp_path, env)
+        try:
+            tell_the_story(env, tmp_path)
+        finally:
+            assert stop(process) == 0
+
+    @pytest.mark.amqp
+    @pytest.mark.postgres
+    def test_on_the_real_topology(self, tmp_path, amqp_url, pg_server_url):
+        suffix = uuid.uuid4().hex[:8]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MARKETPLACE_SERVICES")}
+        env.update(SHORT_TIMERS, VAR_DIR=str(tmp_path / "var"), AMQP_URL=amqp_url)
+        names = {name: f"story_{name}_{suffix}" for name in SERVICES}
+        for name, database in names.items():
+            ensure_database(normalize_url(pg_server_url), database)
+            env[f"DATABASE_URL_{name.upper()}"] = f"{pg_server_url.rsplit('/', 1)[0]}/{database}"
+        process = start(["stack", "--workers", "1", "--api-workers", "1"], tmp_path, env)
+        try:
+            tell_the_story(env, tmp_path)
+        finally:
+            assert stop(process) == 0
+            for database in names.values():
+                drop_database(pg_server_url, database)
