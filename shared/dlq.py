@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit
 from datetime import timezone
 
 import pika
@@ -39,7 +40,7 @@ class AmqpDeadLetters:
         self.target = topology.events_queue_name(service)
 
     def _channel(self):
-        connection = pika.BlockingConnection(pika.URLParameters(_pika_url(self.url)))
+        connection = pika.BlockingConnection(pika_parameters(self.url))
         return connection, connection.channel()
 
     def _walk(self, channel, limit: int):
@@ -126,10 +127,11 @@ def _letter(properties, body: bytes) -> DeadLetter:
                       str(headers.get("x-dead-at", "")), body, headers)
 
 
-def _pika_url(url: str) -> str:
-    # kombu writes the default vhost as `//`; pika wants it percent-encoded.
-    url = url.replace("pyamqp://", "amqp://", 1)
-    return url[:-2] + "/%2F" if url.endswith("//") else url
+def pika_parameters(url: str) -> pika.URLParameters:
+    """pika's reading of a broker URL as kombu writes it: kombu spells the vhost `/` as `//`."""
+    parts = urlsplit(url.replace("pyamqp://", "amqp://", 1))
+    vhost = unquote(parts.path[1:]) if parts.path not in ("", "/") else "/"
+    return pika.URLParameters(parts._replace(path="/" + quote(vhost, safe="")).geturl())
 
 
 def pretty(body: bytes) -> str:

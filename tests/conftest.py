@@ -101,3 +101,13 @@ def harness():
     yield make
     for built in reversed(made):
         built.stop()
+
+
+@pytest.fixture
+def wire(amqp_url):
+    """`wire.bind(routing_key)`, then `wire.wait_for(type, **data)`: the bus seen by an independent client."""
+    from tests.support import Wire
+
+    observer = Wire(amqp_url)
+    yield observer
+    observer.close()

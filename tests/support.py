@@ -1,13 +1,17 @@
 """Helpers the stories share: a service under test, tokens for any user, events from outside."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any, Callable
 
+import pika
+
 from shared.bus.embedded import EmbeddedBus
 from shared.config import Settings
 from shared.db import Database
+from shared.dlq import pika_parameters
 from shared.events import Envelope
 from shared.http import create_app
 from shared.runtime import Runtime
@@ -71,3 +75,46 @@ class Harness:
             self.worker.stop()
         self.runtime.bus.close()
         self.runtime.db.dispose()
+
+
+class Wire:
+    """An independent pika client on the events exchange: its own temporary queue, bound per routing key."""
+
+    def __init__(self, amqp_url: str, exchange: str = "marketplace.events"):
+        self.connection = pika.BlockingConnection(pika_parameters(amqp_url))
+        self.channel = self.connection.channel()
+        self.exchange = exchange
+        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        self.queue = self.channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        self.received: list[tuple[dict, pika.BasicProperties, str]] = []
+
+    def bind(self, routing_key: str) -> "Wire":
+        self.channel.queue_bind(self.queue, self.exchange, routing_key=routing_key)
+        return self
+
+    def messages(self) -> list[tuple[dict, pika.BasicProperties, str]]:
+        """Everything received so far: (envelope, properties, routing key), oldest first."""
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.received
+            self.received.append((json.loads(body), properties, method.routing_key))
+
+    def seen(self, type_: str, **data) -> list[dict]:
+        """The envelopes of `type_` whose `data` holds these values."""
+        return [envelope for envelope, _, _ in self.messages()
+                if envelope["type"] == type_ and all(envelope["data"].get(k) == v for k, v in data.items())]
+
+    def wait_for(self, type_: str, timeout: float = 10, **data) -> tuple[dict, pika.BasicProperties]:
+        """The first message of `type_` whose `data` holds these values, as (envelope, properties)."""
+
+        def arrived():
+            return next(((envelope, properties) for envelope, properties, _ in self.messages()
+                         if envelope["type"] == type_ and all(envelope["data"].get(k) == v for k, v in data.items())),
+                        None)
+
+        return eventually(arrived, timeout, message=f"no {type_} {data} on {self.exchange}")
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()

@@ -1,11 +1,8 @@
 """Stories of the Hiring saga's later steps as jobs sees them, over RabbitMQ and PostgreSQL."""
 from __future__ import annotations
 
-import json
-import time
 from datetime import datetime, timedelta, timezone
 
-import pika
 import pytest
 import sqlalchemy as sa
 
@@ -225,21 +222,12 @@ class TestUserSuspended:
 
 
 class TestHireOnTheWire:
-    def test_hire_requested_reaches_the_exchange_as_the_contract_promises(self, jobs_worker, amqp_url):
-        connection = pika.BlockingConnection(_pika_parameters(amqp_url))
-        try:
-            channel = connection.channel()
-            queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
-            channel.queue_bind(queue, "marketplace.events", routing_key="jobs.hire.requested")
-            saga = Saga(jobs_worker)
+    def test_hire_requested_reaches_the_exchange_as_the_contract_promises(self, jobs_worker, wire):
+        wire.bind("jobs.hire.requested")
+        saga = Saga(jobs_worker)
 
-            message = eventually(lambda: _ours(channel, queue, saga.contract_id), timeout=15,
-                                 message="jobs.hire.requested never reached the exchange")
-        finally:
-            connection.close()
+        envelope, properties = wire.wait_for("jobs.hire.requested", timeout=15, contract_id=saga.contract_id)
 
-        method, properties, envelope = message
-        assert method.routing_key == "jobs.hire.requested"
         assert properties.content_type == "application/json"
         assert properties.delivery_mode == 2
         assert properties.message_id == envelope["id"]
@@ -251,20 +239,3 @@ class TestHireOnTheWire:
                                     "freelancer_id": saga.chosen_freelancer.id, "title": saga.job["title"]}
         assert (milestone["title"], milestone["amount"]) == ("Complete the project", 45_000)
         assert milestone["due_date"] is None
-
-
-def _pika_parameters(amqp_url: str) -> pika.URLParameters:
-    # kombu writes the default vhost as a trailing "//"; pika wants it escaped.
-    return pika.URLParameters(amqp_url[:-2] + "/%2F" if amqp_url.endswith("//") else amqp_url)
-
-
-def _ours(channel, queue: str, contract_id: str):
-    """The next message for this contract from the queue, skipping other runs' traffic."""
-    while True:
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            time.sleep(0.05)
-            return None
-        envelope = json.loads(body)
-        if envelope["data"].get("contract_id") == contract_id:
-            return method, properties, envelope

@@ -8,20 +8,18 @@ import pytest
 from services.payments import SERVICE, ledger
 from services.payments.bank import SandboxBank
 from tests.payments.story import DESTINATION, Books, Milestone
-from tests.payments.wire import Wire
 from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
 
 
 @pytest.fixture
-def live(harness, amqp_settings, make_pg_database):
+def live(harness, amqp_settings, make_pg_database, wire):
     """Payments with its worker running, and a wire listener; the bank takes its sandbox moment."""
     built = harness(SERVICE, amqp_settings.replace(payout_hold=timedelta(seconds=1)), make_pg_database("payments"))
     built.runtime.bank = SandboxBank()
     built.start_worker()
-    with Wire(amqp_settings.amqp_url) as wire:
-        yield Books(built), wire
+    yield Books(built), wire.bind("payments.#")
 
 
 def publish(books: Books, envelope):
@@ -34,11 +32,10 @@ class TestEscrowOverTheBus:
         milestone = Milestone(amount=10_000)
         books.deposit(milestone.client_id, 10_500)
         request = publish(books, milestone.funding_requested())
-        funded = wire.wait_for("payments.escrow.funded", milestone_id=milestone.milestone_id)
+        funded, properties = wire.wait_for("payments.escrow.funded", milestone_id=milestone.milestone_id)
         assert funded["data"] == {**milestone.ids, "amount": 10_000, "client_fee": 500}
         assert (funded["producer"], funded["version"]) == ("payments", 1)
         assert (funded["correlation_id"], funded["causation_id"]) == (milestone.contract_id, request.id)
-        properties = wire.message(funded["id"])["properties"]
         assert (properties.message_id, properties.type, properties.content_type) == (
             funded["id"], "payments.escrow.funded", "application/json")
         assert properties.delivery_mode == 2
@@ -49,7 +46,7 @@ class TestEscrowOverTheBus:
         books, wire = live
         milestone = Milestone()
         publish(books, milestone.funding_requested())
-        failed = wire.wait_for("payments.escrow.funding_failed", milestone_id=milestone.milestone_id)
+        failed, _ = wire.wait_for("payments.escrow.funding_failed", milestone_id=milestone.milestone_id)
         assert failed["data"]["reason"] == "insufficient_funds"
 
     def test_the_same_request_published_twice_funds_once_and_is_answered_twice(self, live):
@@ -68,7 +65,7 @@ class TestEscrowOverTheBus:
         publish(books, milestone.funding_requested())
         wire.wait_for("payments.escrow.funded", milestone_id=milestone.milestone_id)
         publish(books, milestone.approved())
-        released = wire.wait_for("payments.escrow.released", milestone_id=milestone.milestone_id)
+        released, _ = wire.wait_for("payments.escrow.released", milestone_id=milestone.milestone_id)
         assert (released["data"]["amount"], released["data"]["freelancer_fee"]) == (10_000, 1_000)
         assert books.balance(milestone.freelancer_id)["pending"] in (9_000, 0)
         eventually(lambda: books.balance(milestone.freelancer_id)["available"] == 9_000, timeout=10)
@@ -81,7 +78,7 @@ class TestEscrowOverTheBus:
         publish(books, milestone.funding_requested())
         wire.wait_for("payments.escrow.funded", milestone_id=milestone.milestone_id)
         publish(books, milestone.refund_requested())
-        refunded = wire.wait_for("payments.escrow.refunded", milestone_id=milestone.milestone_id)
+        refunded, _ = wire.wait_for("payments.escrow.refunded", milestone_id=milestone.milestone_id)
         assert (refunded["data"]["amount"], refunded["data"]["client_fee"]) == (10_000, 500)
         eventually(lambda: books.balance(milestone.client_id)["available"] == 10_500)
 
@@ -101,7 +98,7 @@ class TestPayoutOverTheBus:
         payout = books.payout(freelancer, 6_000).json
         assert payout["status"] == "pending"
         wire.wait_for("payments.payout.requested", payout_id=payout["id"])
-        paid = wire.wait_for("payments.payout.paid", payout_id=payout["id"])
+        paid, _ = wire.wait_for("payments.payout.paid", payout_id=payout["id"])
         assert paid["data"] == {"payout_id": payout["id"], "user_id": freelancer, "amount": 6_000}
         assert paid["correlation_id"] == payout["id"]
         eventually(lambda: books.get_payout(freelancer, payout["id"]).json["status"] == "paid")
@@ -112,7 +109,7 @@ class TestPayoutOverTheBus:
         books, wire = live
         freelancer = self._earned(books)
         payout = books.payout(freelancer, 6_000, {**DESTINATION, "account_number": "000000000"}).json
-        failed = wire.wait_for("payments.payout.failed", payout_id=payout["id"])
+        failed, _ = wire.wait_for("payments.payout.failed", payout_id=payout["id"])
         assert failed["data"]["reason"] == "account_closed"
         eventually(lambda: books.get_payout(freelancer, payout["id"]).json["status"] == "failed")
         assert books.get_payout(freelancer, payout["id"]).json["failure_reason"] == "account_closed"

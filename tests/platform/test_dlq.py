@@ -9,7 +9,7 @@ import pika
 import pytest
 
 from shared.db import KitBase
-from shared.dlq import AmqpDeadLetters, EmbeddedDeadLetters, _pika_url
+from shared.dlq import AmqpDeadLetters, EmbeddedDeadLetters, pika_parameters
 from shared.service import Service
 from tests.support import Harness, eventually
 
@@ -40,7 +40,7 @@ def registered(user_id: str) -> dict:
 
 @pytest.fixture
 def broker(amqp_url):
-    connection = pika.BlockingConnection(pika.URLParameters(_pika_url(amqp_url)))
+    connection = pika.BlockingConnection(pika_parameters(amqp_url))
     declared: list[str] = []
     yield connection.channel(), declared
     channel = connection.channel()

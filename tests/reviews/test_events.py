@@ -1,13 +1,10 @@
 """What reviews does with contracts' end events, and the events it puts on the bus."""
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 
-import pika
 import pytest
-from kombu import Connection
 
 from shared.consumer import Outcome
 from tests.support import eventually
@@ -75,33 +72,6 @@ def live_reviews(make_live_reviews):
     return make_live_reviews()
 
 
-@pytest.fixture
-def wire(amqp_url):
-    """An independent listener on `marketplace.events`: `wire(routing_key)` then `.messages()`."""
-    # kombu's URL spelling (`…//` for the vhost `/`) is the project's; pika reads it otherwise.
-    url = Connection(amqp_url)
-    connection = pika.BlockingConnection(pika.ConnectionParameters(
-        url.hostname, url.port or 5672, url.virtual_host, pika.PlainCredentials(url.userid, url.password)))
-    channel = connection.channel()
-
-    class Wire:
-        def listen(self, routing_key: str) -> "Wire":
-            channel.exchange_declare("marketplace.events", exchange_type="topic", durable=True)
-            self.queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-            channel.queue_bind(self.queue, "marketplace.events", routing_key=routing_key)
-            self.seen: list[dict] = []
-            return self
-
-        def messages(self) -> list[dict]:
-            while (message := channel.basic_get(self.queue, auto_ack=True))[0] is not None:
-                method, properties, body = message
-                self.seen.append({"routing_key": method.routing_key, "properties": properties, **json.loads(body)})
-            return self.seen
-
-    yield Wire()
-    connection.close()
-
-
 @pytest.mark.amqp
 @pytest.mark.postgres
 class TestOnTheBus:
@@ -137,32 +107,30 @@ class TestOnTheBus:
         assert live_reviews.submit(contract.client_id, contract.id).status_code == 409
 
     def test_both_reviews_are_published_on_the_wire_once(self, live_reviews, wire):
-        listener = wire.listen("reviews.reviews.published")
+        wire.bind("reviews.reviews.published")
         contract = live_reviews.new_contract()
         live_reviews.harness.publish("contracts.contract.completed", live_reviews.end_event(contract).data)
         eventually(lambda: live_reviews.window(contract.id), timeout=10)
 
         ids = {live_reviews.reviewed(user, contract.id)["id"] for user in (contract.freelancer_id, contract.client_id)}
 
-        ours = lambda: [m for m in listener.messages() if m["data"]["contract_id"] == contract.id]  # noqa: E731
-        [event] = eventually(ours, timeout=10)
-        assert event["routing_key"] == event["type"] == "reviews.reviews.published"
-        assert event["producer"] == "reviews" and event["correlation_id"] == contract.id
-        assert event["properties"].message_id == event["id"]
-        assert set(event["data"]["review_ids"]) == ids
+        envelope, properties = wire.wait_for("reviews.reviews.published", contract_id=contract.id)
+        assert properties.type == envelope["type"] == "reviews.reviews.published"
+        assert envelope["producer"] == "reviews" and envelope["correlation_id"] == contract.id
+        assert properties.message_id == envelope["id"]
+        assert set(envelope["data"]["review_ids"]) == ids
         time.sleep(0.5)
-        assert len(ours()) == 1
+        assert len(wire.seen("reviews.reviews.published", contract_id=contract.id)) == 1
 
     def test_the_window_timer_publishes_a_lone_review(self, make_live_reviews, wire):
         live_reviews = make_live_reviews(review_window=timedelta(seconds=1))
-        listener = wire.listen("reviews.reviews.published")
+        wire.bind("reviews.reviews.published")
         contract = live_reviews.new_contract()
         live_reviews.harness.publish("contracts.contract.completed", live_reviews.end_event(contract).data)
         eventually(lambda: live_reviews.window(contract.id), timeout=10)
         review = live_reviews.reviewed(contract.client_id, contract.id)
 
-        ours = lambda: [m for m in listener.messages() if m["data"]["contract_id"] == contract.id]  # noqa: E731
-        [event] = eventually(ours, timeout=10)
+        envelope, _ = wire.wait_for("reviews.reviews.published", contract_id=contract.id)
 
-        assert event["data"]["review_ids"] == [review["id"]]
+        assert envelope["data"]["review_ids"] == [review["id"]]
         assert [r["status"] for r in live_reviews.about(contract.freelancer_id).json["items"]] == ["published"]

@@ -1,4 +1,4 @@
-"""Fixtures of the users stories: the service on both databases, accounts, tokens, a wire observer."""
+"""Fixtures of the users stories: the service on both databases, accounts, tokens."""
 from __future__ import annotations
 
 import uuid
@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from services.users import SERVICE, accounts
-from tests.users.helpers import PASSWORD, WireObserver, new_account
+from tests.users.helpers import PASSWORD, new_account
 
 
 @pytest.fixture
@@ -68,11 +68,3 @@ def account(register, users):
 def admin_headers(users):
     """A token with the admin role; no account needs to stand behind it to suspend others."""
     return users.headers(str(uuid.uuid4()), ["admin"])
-
-
-@pytest.fixture
-def wire(amqp_url, amqp_settings):
-    """An observer of `marketplace.events` on the real broker, with its own temporary queue."""
-    observer = WireObserver(amqp_url, amqp_settings.exchange)
-    yield observer
-    observer.close()

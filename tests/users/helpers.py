@@ -1,18 +1,14 @@
 """What the users stories share besides fixtures: request bodies, the outbox, a wire observer."""
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from typing import Any, Callable
 
-import pika
-from kombu import Connection
 import sqlalchemy as sa
 
 from shared.events import Envelope
 from shared.tables import OutboxRow
-from tests.support import eventually
 
 PASSWORD = "correct horse battery"
 
@@ -47,41 +43,3 @@ def outbox(service, type_: str) -> list[Envelope]:
     with service.runtime.db.transaction() as session:
         rows = session.scalars(sa.select(OutboxRow).where(OutboxRow.type == type_).order_by(OutboxRow.created_at))
         return [Envelope.from_json(row.body) for row in rows]
-
-
-def pika_parameters(amqp_url: str) -> pika.ConnectionParameters:
-    """The broker of a kombu-style URL (`amqp://guest:guest@host:5672//` means vhost `/`) for pika."""
-    url = Connection(amqp_url)
-    return pika.ConnectionParameters(host=url.hostname, port=url.port or 5672, virtual_host=url.virtual_host or "/",
-                                     credentials=pika.PlainCredentials(url.userid, url.password))
-
-
-class WireObserver:
-    """An independent pika client: its own temporary queue on the events exchange, bound per routing key."""
-
-    def __init__(self, amqp_url: str, exchange: str):
-        self.connection = pika.BlockingConnection(pika_parameters(amqp_url))
-        self.channel = self.connection.channel()
-        self.exchange = exchange
-        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-        self.queue = self.channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        self.seen: list[tuple[dict, pika.BasicProperties]] = []
-
-    def bind(self, routing_key: str) -> None:
-        self.channel.queue_bind(self.queue, self.exchange, routing_key=routing_key)
-
-    def wait_for(self, type_: str, timeout: float = 10, **data) -> tuple[dict, pika.BasicProperties]:
-        """The first message of `type_` whose `data` holds these values, as (envelope, properties)."""
-
-        def arrived():
-            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
-            if method is not None:
-                self.seen.append((json.loads(body), properties))
-            return next((seen for seen in self.seen if seen[0]["type"] == type_
-                         and all(seen[0]["data"].get(k) == v for k, v in data.items())), None)
-
-        return eventually(arrived, timeout, message=f"no {type_} {data} on {self.exchange}")
-
-    def close(self) -> None:
-        if self.connection.is_open:
-            self.connection.close()
