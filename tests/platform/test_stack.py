@@ -60,7 +60,8 @@ class TestStack:
 
     def test_exits_non_zero_when_a_child_dies(self, stack):
         eventually(lambda: answers(f"http://127.0.0.1:{PORTS['users']}/ready") or stack.poll() is not None, timeout=90)
-        worker = subprocess.run(["pgrep", "-f", "shared.cli worker users"], capture_output=True, text=True)
+        worker = subprocess.run(["pgrep", "-P", str(stack.pid), "-f", "shared.cli worker users"],
+                                capture_output=True, text=True)
         pids = [int(pid) for pid in worker.stdout.split()]
         assert pids, "no worker process found"
         os.kill(pids[0], signal.SIGKILL)
