@@ -15,6 +15,7 @@ from shared.config import Settings
 from shared.errors import DomainError
 from shared.http import problems
 from shared.http.auth import Tokens
+from shared.http.schemas import ProblemSchema
 from shared.runtime import Runtime
 from shared.service import Service
 
@@ -23,8 +24,18 @@ READY_CACHE_SECONDS = 2.0
 
 
 class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
     def handle_http_exception(self, error: HTTPException):
         return problems.from_http_exception(error)
+
+    def _register_responses(self):
+        # The documented errors are what the handlers send: problem+json, not the success type.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = problems.PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
 
 def create_app(service: Service, config: Settings | None = None, *, runtime: Runtime | None = None,

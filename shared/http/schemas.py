@@ -35,3 +35,14 @@ def Money(**kwargs) -> fields.Integer:
 
 
 Currency = lambda: fields.Constant("USD", dump_only=True)  # noqa: E731 - the only currency for now
+
+
+class ProblemSchema(OutSchema):
+    """Every error: `application/problem+json` (RFC 9457)."""
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String(metadata={"example": "Conflict"})
+    status = fields.Integer(metadata={"example": 409})
+    detail = fields.String(metadata={"example": "proposal is withdrawn; it cannot become offer_pending"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "On a 422: the messages for each invalid field."})
