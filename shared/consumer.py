@@ -95,6 +95,12 @@ class Consumer:
             if isinstance(error, sa.exc.IntegrityError) and self._seen(envelope.id):
                 return Result(Outcome.DUPLICATE, envelope.type, envelope.id)
             reason = f"{type(error).__name__}: {error}"[:2000]
+            if not self._database_answers():
+                # Outages: our own database being down is not the event's fault; it waits at the first
+                # tier for as long as that lasts, without using up its retries, and never dies of it.
+                log.warning("event %s %s failed while the database does not answer; retrying in %s: %s",
+                            envelope.type, envelope.id, self.delays[0], reason)
+                return Result(Outcome.RETRY, envelope.type, envelope.id, reason, retries, self.delays[0])
             if retries >= len(self.delays):
                 log.error("event %s %s failed for good after %d retries: %s", envelope.type, envelope.id, retries, reason)
                 return Result(Outcome.DEAD, envelope.type, envelope.id, reason, retries)
@@ -102,6 +108,13 @@ class Consumer:
                         retries + 1, self.delays[retries], reason)
             return Result(Outcome.RETRY, envelope.type, envelope.id, reason, retries + 1, self.delays[retries])
         return Result(Outcome.HANDLED, envelope.type, envelope.id)
+
+    def _database_answers(self) -> bool:
+        try:
+            self.runtime.db.ping()
+            return True
+        except Exception:  # noqa: BLE001 - any failure to talk to it means it does not answer
+            return False
 
     def _seen(self, event_id: str) -> bool:
         with self.runtime.db.transaction() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from contextlib import contextmanager
+from typing import Iterator
 
 import flask_smorest
 from flask import Flask, Response, current_app, g, request
@@ -16,7 +18,7 @@ from shared.errors import DomainError
 from shared.http import problems
 from shared.http.auth import Tokens
 from shared.http.schemas import ProblemSchema
-from shared.runtime import Runtime
+from shared.runtime import Runtime, UnitOfWork
 from shared.service import Service
 
 MAX_BODY = 1024 * 1024
@@ -72,9 +74,20 @@ def runtime_of(app: Flask | None = None) -> Runtime:
     return (app or current_app).extensions["runtime"]
 
 
-def unit_of_work():
-    """The current service's unit of work, for a view."""
-    return runtime_of().unit_of_work()
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """The current service's unit of work, for a view.
+
+    Under an `Idempotency-Key` it is a savepoint of the request's own transaction, so the response
+    kept for the key commits together with the work it describes, or neither does.
+    """
+    request_uow = g.get("request_uow")
+    if request_uow is None:
+        with runtime_of().unit_of_work() as uow:
+            yield uow
+        return
+    with request_uow.session.begin_nested():
+        yield request_uow
 
 
 def _observe(app: Flask, runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, g, make_response, request
 
 from shared.db import utcnow
 from shared.errors import Conflict, DomainError, Unprocessable
@@ -15,8 +15,6 @@ from shared.http.problems import from_domain_error
 from shared.tables import IdempotencyRow
 
 KEPT_FOR = timedelta(hours=24)
-# A claim whose request never finished (its process died) stops blocking retries after this.
-ABANDONED_AFTER = timedelta(seconds=60)
 REPLAYED_HEADERS = ("Location", "Content-Type")
 
 
@@ -29,7 +27,12 @@ def _digest(*parts: str | bytes) -> str:
 
 
 def idempotent(view):
-    """Honour `Idempotency-Key` on a POST; place it between `@blp.arguments` and `@blp.response`."""
+    """Honour `Idempotency-Key` on a POST; place it between `@blp.arguments` and `@blp.response`.
+
+    The key's row, the view's work (its `unit_of_work()` blocks are savepoints of this transaction)
+    and the response kept for the key commit in one transaction: a process that dies after the work
+    committed has also kept the answer, so a retry replays it and never does the work again.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -39,59 +42,72 @@ def idempotent(view):
         if not 1 <= len(key) <= 255:
             raise Unprocessable("Invalid fields: Idempotency-Key",
                                 {"Idempotency-Key": ["Must be 1 to 255 characters."]})
-        db = current_app.extensions["runtime"].db
+        runtime = current_app.extensions["runtime"]
         scope = _digest(current_user().id, request.method, request.path, key)
         # Privacy: the body (a card number, say) is hashed with the client's key, which is stored
         # only inside `scope`'s hash, so the stored fingerprint cannot be brute-forced back.
         fingerprint = _digest(key, request.get_data())
-        replay = _claim(db, scope, fingerprint)
-        if replay is not None:
-            return replay
         try:
-            response = make_response(view(*args, **kwargs))
-        except DomainError as error:
-            response = from_domain_error(error)
-        except BaseException:
-            _forget(db, scope)
-            raise
-        if response.status_code >= 500:
-            _forget(db, scope)
-        else:
-            _keep(db, scope, response)
+            with runtime.unit_of_work() as uow:
+                replay = _claim(uow.session, scope, fingerprint)
+                if replay is not None:
+                    return replay
+                g.request_uow = uow
+                try:
+                    response = make_response(view(*args, **kwargs))
+                except DomainError as error:
+                    response = from_domain_error(error)
+                finally:
+                    g.pop("request_uow", None)
+                if response.status_code >= 500:
+                    raise _NotKept(response)
+                _keep(uow.session, scope, response)
+        except _NotKept as failed:
+            return failed.response
         return response
 
     return wrapper
 
 
-def _claim(db, scope: str, fingerprint: str) -> Response | None:
-    try:
-        with db.transaction() as session:
-            row = session.get(IdempotencyRow, scope)
-            if row is not None and (row.created_at < utcnow() - KEPT_FOR or (
-                    row.status_code is None and row.created_at < utcnow() - ABANDONED_AFTER)):
-                session.delete(row)
-                session.flush()
-                row = None
-            if row is None:
+class _NotKept(Exception):
+    """A 5xx: nothing the request did is kept, so a retry does the work afresh."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+def _claim(session, scope: str, fingerprint: str) -> Response | None:
+    row = session.get(IdempotencyRow, scope)
+    if row is not None and row.created_at < utcnow() - KEPT_FOR:
+        session.delete(row)
+        session.flush()
+        row = None
+    if row is None:
+        try:
+            with session.begin_nested():
+                if session.get_bind().dialect.name == "postgresql":
+                    # A request with this key still running holds its uncommitted row: answer 409 at
+                    # once rather than wait for it (only for this insert; the view may wait on locks).
+                    session.execute(sa.text("SET LOCAL lock_timeout = '100ms'"))
                 session.add(IdempotencyRow(scope=scope, request_hash=fingerprint, headers={}, created_at=utcnow()))
-                return None
-            if row.request_hash != fingerprint:
-                raise Unprocessable("This Idempotency-Key was used with a different request body.",
-                                    {"Idempotency-Key": ["Already used with a different body."]})
-            if row.status_code is None:
-                raise Conflict("A request with this Idempotency-Key is still being processed.")
-            return Response(row.body, status=row.status_code, headers={**row.headers, "Idempotent-Replayed": "true"})
-    except sa.exc.IntegrityError:
-        raise Conflict("A request with this Idempotency-Key is still being processed.") from None
+                session.flush()
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(sa.text("SET LOCAL lock_timeout TO DEFAULT"))
+            return None
+        except (sa.exc.IntegrityError, sa.exc.OperationalError):
+            row = session.get(IdempotencyRow, scope, populate_existing=True)
+            if row is None:
+                raise Conflict("A request with this Idempotency-Key is still being processed.") from None
+    if row.request_hash != fingerprint:
+        raise Unprocessable("This Idempotency-Key was used with a different request body.",
+                            {"Idempotency-Key": ["Already used with a different body."]})
+    if row.status_code is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed.")
+    return Response(row.body, status=row.status_code, headers={**row.headers, "Idempotent-Replayed": "true"})
 
 
-def _keep(db, scope: str, response: Response) -> None:
-    with db.transaction() as session:
-        session.execute(sa.update(IdempotencyRow).where(IdempotencyRow.scope == scope).values(
-            status_code=response.status_code, body=response.get_data(as_text=True),
-            headers={name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}))
-
-
-def _forget(db, scope: str) -> None:
-    with db.transaction() as session:
-        session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.scope == scope))
+def _keep(session, scope: str, response: Response) -> None:
+    session.execute(sa.update(IdempotencyRow).where(IdempotencyRow.scope == scope).values(
+        status_code=response.status_code, body=response.get_data(as_text=True),
+        headers={name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}))

@@ -95,17 +95,6 @@ class TestIdempotencyKey:
         assert post(api, user, key, 700).status_code == 409
         assert charges == []
 
-    def test_a_request_whose_process_died_stops_blocking_its_retry(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
-        from shared.http.idempotency import ABANDONED_AFTER, _digest
-
-        with api.runtime.db.transaction() as session:
-            session.add(IdempotencyRow(scope=_digest(user, "POST", "/charges", key),
-                                       request_hash=_digest(key, b'{"amount": 700}'), headers={},
-                                       created_at=utcnow() - ABANDONED_AFTER * 2))
-        assert post(api, user, key, 700).status_code == 201
-        assert len(charges) == 1
-
     def test_the_stored_fingerprint_is_not_a_plain_hash_of_the_body(self, api):
         user, key, body = str(uuid.uuid4()), str(uuid.uuid4()), b'{"amount": 700}'
         made = api.client.post("/charges", data=body, content_type="application/json",
