@@ -60,8 +60,10 @@ def stack(workers: int, api_workers: int) -> None:
 @SERVICE
 @click.option("--port", type=int, help="Port (default: the service's own).")
 @click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Gunicorn processes.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="API_WORKERS",
+              help="Gunicorn processes (or API_WORKERS).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), envvar="API_THREADS",
+              help="Threads per process (or API_THREADS).")
 def api(service: str, port: int | None, host: str, workers: int, threads: int) -> None:
     """One service's API under gunicorn."""
     from shared.serve import serve_api, share_metrics_between_processes
@@ -94,7 +96,8 @@ def worker(service: str, metrics_port: int) -> None:
 @cli.command()
 @click.option("--port", default=PORTS["gateway"], show_default=True, type=int)
 @click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="GATEWAY_WORKERS",
+              help="Gunicorn processes (or GATEWAY_WORKERS).")
 def gateway(port: int, host: str, workers: int) -> None:
     """The gateway that routes by path to each service (targets from GATEWAY_<SERVICE>_URL)."""
     from shared.serve import serve_gateway

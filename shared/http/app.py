@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import flask_smorest
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
@@ -22,6 +23,8 @@ from shared.runtime import Runtime, UnitOfWork
 from shared.service import Service
 
 MAX_BODY = 1024 * 1024
+# Outages: the database refusing, dropping or timing out is a 503 to retry, not a 500 to report.
+DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 READY_CACHE_SECONDS = 2.0
 
 
@@ -62,6 +65,8 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
     for blueprint in service.blueprints:
         api.register_blueprint(blueprint)
     app.register_error_handler(DomainError, problems.from_domain_error)
+    for outage in DATABASE_OUTAGES:
+        app.register_error_handler(outage, problems.from_database_outage)
     app.register_error_handler(Exception, problems.from_unexpected)
     _observe(app, runtime)
     _operations(app, runtime)

@@ -60,6 +60,13 @@ def from_domain_error(error: DomainError) -> Response:
     return problem(error.status, error.title, error.detail, headers=headers, **error.extra)
 
 
+def from_database_outage(error: Exception) -> Response:
+    """The service's own database did not answer (down, refusing, or timed out): try again shortly."""
+    log.warning("database unavailable: %s", type(error).__name__)
+    return problem(503, "Service Unavailable", "The service's database does not answer; try again shortly.",
+                   headers={"Retry-After": "5"})
+
+
 def from_unexpected(error: Exception) -> Response:
     log.exception("unhandled error: %r", error)
     return problem(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
