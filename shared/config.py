@@ -31,14 +31,6 @@ def parse_duration(text: str, name: str) -> timedelta:
     return timedelta(seconds=value)
 
 
-def format_duration(delta: timedelta) -> str:
-    seconds = delta.total_seconds()
-    for unit in ("d", "h", "m", "s"):
-        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
-            return f"{int(seconds // _UNITS[unit])}{unit}"
-    return f"{int(seconds * 1000)}ms"
-
-
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":

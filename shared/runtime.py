@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterator
 
 import sqlalchemy as sa
@@ -107,12 +107,6 @@ class Runtime:
             self.metrics.timers_due.set(TimerLoop(self, {}).due_count())
         except Exception:  # noqa: BLE001 - metrics must not fail because the database does
             log.debug("could not refresh gauges", exc_info=True)
-
-    def now(self) -> datetime:
-        return utcnow()
-
-    def later(self, delta: timedelta) -> datetime:
-        return utcnow() + delta
 
     def close(self) -> None:
         self.bus.close()

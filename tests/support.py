@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any, Callable
 
 import pika
@@ -14,7 +13,7 @@ from shared.db import Database
 from shared.dlq import pika_parameters
 from shared.events import Envelope
 from shared.http import create_app
-from shared.runtime import Runtime
+from shared.runtime import Runtime, new_id  # noqa: F401 - stories take new_id from here
 from shared.service import Service
 from shared.worker import Worker
 
@@ -27,12 +26,9 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: floa
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout}s")
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{message or getattr(predicate, '__name__', predicate)} (last value {value!r})")
         time.sleep(interval)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Harness:

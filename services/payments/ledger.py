@@ -67,11 +67,6 @@ def lock(uow, names) -> dict[str, Account]:
     return {row.name: row for row in rows}
 
 
-def balances(uow, names) -> dict[str, int]:
-    """Locked balances of these accounts (0 for an account never used)."""
-    return {name: account.balance for name, account in lock(uow, names).items()}
-
-
 def post(uow, key: str, kind: str, reference: str, transfers: list[Transfer]) -> bool:
     """Post one journal entry; False when an entry with this key exists (nothing moves twice).
 

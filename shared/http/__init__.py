@@ -1,8 +1,8 @@
 """The HTTP kit: app factory, auth, idempotency, pagination and problem responses."""
 from shared.http.app import create_app, runtime_of, unit_of_work
-from shared.http.auth import Principal, current_user, optional_user, require
+from shared.http.auth import Principal, current_user, require
 from shared.http.idempotency import idempotent
 from shared.http.pagination import paginate
 
-__all__ = ["Principal", "create_app", "current_user", "idempotent", "optional_user", "paginate", "require",
+__all__ = ["Principal", "create_app", "current_user", "idempotent", "paginate", "require",
            "runtime_of", "unit_of_work"]

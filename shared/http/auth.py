@@ -123,10 +123,6 @@ def current_user() -> Principal:
     return g.principal
 
 
-def optional_user() -> Principal | None:
-    return current_user() if request.headers.get("Authorization") else None
-
-
 def require(*roles: str):
     """The view needs a signed-in caller holding one of `roles` (any caller when none is given)."""
 

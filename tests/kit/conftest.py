@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from shared.bus.amqp import AmqpBus
 from shared.bus.embedded import EmbeddedBus
 from shared.db import Database, database_on_server, drop_database, normalize_url
-from tests.kit.helpers import Broker, Kit, service_queues, unique_name
+from tests.infra import unique
+from tests.kit.helpers import Broker, Kit, service_queues
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def kit_pg_url(pg_server_url):
 
     Creating a database takes up to a second on a busy server; a schema takes milliseconds.
     """
-    name = unique_name("t_kit")
+    name = unique("t_kit")
     url = normalize_url(database_on_server(pg_server_url, name))
     yield url
     drop_database(pg_server_url, name)
@@ -34,7 +35,7 @@ def make_pg_schema(kit_pg_url):
     made: list[tuple[str, Database]] = []
 
     def make() -> Database:
-        schema = unique_name("svc")
+        schema = unique("svc")
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         database = Database(kit_pg_url.update_query_dict({"options": f"-csearch_path={schema}"}))
@@ -81,7 +82,7 @@ def broker(amqp_url):
 @pytest.fixture
 def bus_settings(amqp_settings, broker):
     """RabbitMQ settings with an events exchange of the test's own, so no other run sees its events."""
-    exchange = unique_name("kit.events")
+    exchange = unique("kit.events")
     broker.delete_exchange_later(exchange)
     return amqp_settings.replace(exchange=exchange)
 

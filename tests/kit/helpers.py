@@ -1,7 +1,6 @@
 """What the kit's tests build from: toy services, a toy effect table, a look at the broker, waiting."""
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,26 +21,10 @@ from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import DeadLetterRow, InboxRow, OutboxRow, TimerRow
 from shared.worker import Worker
+from tests.infra import unique
 
 REGISTERED = "users.user.registered"
 SUSPENDED = "users.user.suspended"
-
-
-def unique_name(prefix: str = "kit") -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.02, what: str | None = None):
-    """Wait until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or getattr(predicate, '__name__', predicate)}"
-                                 f" (last value {value!r})")
-        time.sleep(interval)
 
 
 # Event data ------------------------------------------------------------------------------
@@ -158,7 +141,7 @@ class Kit:
         self.workers: list[Worker] = []
 
     def service(self, *, handlers: dict | None = None, timers: dict | None = None, name: str | None = None) -> Service:
-        service = Service(name=name or unique_name(), port=0, metadata=KitBase.metadata, migrations=self.migrations,
+        service = Service(name=name or unique("kit"), port=0, metadata=KitBase.metadata, migrations=self.migrations,
                           handlers=dict(handlers or {}), timers=dict(timers or {}))
         if self._on_service:
             self._on_service(service)

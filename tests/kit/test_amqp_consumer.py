@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from shared.bus import topology
 from shared.events import Envelope
 from shared.tables import OutboxRow
-from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, eventually, inbox_ids, outcomes, record,
-                               record_effect, registered, service_queues, suspended)
+from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, inbox_ids, outcomes, record, record_effect,
+                               registered, service_queues, suspended)
+from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
 
@@ -60,7 +61,7 @@ class TestDuplicateDelivery:
 
         first.bus.publish([copy for event in events for copy in (event, event)])
 
-        eventually(lambda: sum(outcomes(first, REGISTERED).values()) == 40, what="40 deliveries settled")
+        eventually(lambda: sum(outcomes(first, REGISTERED).values()) == 40, message="40 deliveries settled")
         assert outcomes(first, REGISTERED) == {"handled": 20, "duplicate": 20}
         assert effect_counts(first.db) == {event.id: 1 for event in events}
         assert inbox_ids(first.db) == sorted(event.id for event in events)
@@ -84,7 +85,7 @@ class TestFailingHandler:
         bad = emit(producer, SUSPENDED, suspended())
         good = emit(producer, REGISTERED, registered())
 
-        eventually(lambda: broker.count(dead_queue) == 1, what="the dead letter")
+        eventually(lambda: broker.count(dead_queue) == 1, message="the dead letter")
         dead = broker.get(dead_queue)
         tiers = len(amqp_kit.settings.retry_delays)
         assert dead.properties.message_id == bad.id
@@ -149,7 +150,7 @@ class TestUndecodableMessages:
         name = runtime.service.name
         broker.publish(body, routing_key=topology.events_queue_name(name))  # straight onto the service's queue
 
-        eventually(lambda: broker.count(topology.dead_queue_name(name)) == 1, what="the dead letter")
+        eventually(lambda: broker.count(topology.dead_queue_name(name)) == 1, message="the dead letter")
         dead = broker.get(topology.dead_queue_name(name))
         assert dead.body == body
         assert dead.headers["x-retries"] == 0

@@ -9,8 +9,9 @@ from shared.bus import PublishError
 from shared.bus.amqp import AmqpBus
 from shared.events import Envelope
 from shared.runtime import UnitOfWork
-from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, eventually, outbox_row, record, registered,
-                               suspended, unique_name)
+from tests.infra import unique
+from tests.kit.helpers import REGISTERED, SUSPENDED, effect_counts, outbox_row, record, registered, suspended
+from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
 
@@ -29,8 +30,8 @@ class TestCrashBetweenCommitAndPublish:
         restarted = amqp_kit.restarted(producer)
         amqp_kit.worker(restarted)
 
-        eventually(lambda: effect_counts(consumer.db) == {event.id: 1}, what="the consumer's effect")
-        row = eventually(lambda: (row := outbox_row(restarted.db, event.id)).sent_at and row, what="sent_at")
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1}, message="the consumer's effect")
+        row = eventually(lambda: (row := outbox_row(restarted.db, event.id)).sent_at and row, message="sent_at")
         assert row.attempts == 0
 
     def test_an_event_whose_publish_failed_is_sent_later_by_the_sweep(self, amqp_kit):
@@ -38,7 +39,7 @@ class TestCrashBetweenCommitAndPublish:
         amqp_kit.worker(consumer)
         producer_service = amqp_kit.service()
         # The broker refuses every publish of this runtime: its exchange does not exist.
-        refused = amqp_kit.runtime(producer_service, bus=AmqpBus(amqp_kit.settings, exchange=unique_name("kit.missing")))
+        refused = amqp_kit.runtime(producer_service, bus=AmqpBus(amqp_kit.settings, exchange=unique("kit.missing")))
 
         with refused.unit_of_work() as uow:  # the commit stands although publishing fails
             event = uow.emit(REGISTERED, registered())
@@ -52,13 +53,13 @@ class TestCrashBetweenCommitAndPublish:
         restarted = amqp_kit.restarted(refused)
         amqp_kit.worker(restarted)
 
-        eventually(lambda: effect_counts(consumer.db) == {event.id: 1}, what="the consumer's effect")
-        eventually(lambda: outbox_row(restarted.db, event.id).sent_at, what="sent_at")
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1}, message="the consumer's effect")
+        eventually(lambda: outbox_row(restarted.db, event.id).sent_at, message="sent_at")
 
 
 class TestUnroutablePublish:
     def test_publishing_a_type_no_queue_is_bound_for_raises(self, broker, amqp_settings):
-        exchange = unique_name("test.unrouted")
+        exchange = unique("test.unrouted")
         broker.declare_exchange(exchange)  # the bare exchange: no queue (not even the audit queue) is bound
         bus = AmqpBus(amqp_settings, exchange=exchange)
         event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=str(uuid.uuid4()))
@@ -66,7 +67,7 @@ class TestUnroutablePublish:
             with pytest.raises(PublishError, match="unroutable"):
                 bus.publish([event])
 
-            queue = unique_name("kit.probe")
+            queue = unique("kit.probe")
             broker.declare_queue(queue, exchange, REGISTERED)
             assert bus.publish([event]) == [event]  # the same bus goes on publishing once a queue is bound
             assert broker.count(queue) == 1
@@ -75,7 +76,7 @@ class TestUnroutablePublish:
             bus.close()
 
     def test_an_unroutable_event_stays_unsent_in_the_outbox(self, amqp_kit, broker):
-        exchange = unique_name("test.unrouted")
+        exchange = unique("test.unrouted")
         broker.declare_exchange(exchange)
         producer = amqp_kit.runtime(amqp_kit.service(), bus=AmqpBus(amqp_kit.settings, exchange=exchange))
 

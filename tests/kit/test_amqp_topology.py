@@ -5,7 +5,8 @@ import pytest
 
 from shared.bus import topology
 from shared.bus.amqp import declare_all
-from tests.kit.helpers import REGISTERED, SUSPENDED, effect_counts, eventually, record, registered, service_queues
+from tests.kit.helpers import REGISTERED, SUSPENDED, effect_counts, record, registered, service_queues
+from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
 

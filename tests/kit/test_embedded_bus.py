@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from shared.bus.embedded import RETRY_TIMER
 from shared.events import Envelope
-from tests.kit.helpers import (REGISTERED, SUSPENDED, dead_letters, effect_counts, eventually, inbox_ids, outbox_row,
-                               record, registered, suspended, timers)
+from tests.kit.helpers import (REGISTERED, SUSPENDED, dead_letters, effect_counts, inbox_ids, outbox_row, record,
+                               registered, suspended, timers)
+from tests.support import eventually
 
 
 def emit(runtime, *events: tuple[str, dict]) -> list[Envelope]:
@@ -23,7 +24,7 @@ class TestDeliveryInOneProcess:
         [event] = emit(producer, (REGISTERED, registered()))
 
         eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
-        eventually(lambda: outbox_row(producer.db, event.id).sent_at, what="sent_at once the consumer settled it")
+        eventually(lambda: outbox_row(producer.db, event.id).sent_at, message="sent_at once the consumer settled it")
         assert inbox_ids(consumer.db) == [event.id]
 
     def test_every_subscribing_service_gets_the_event(self, embedded_kit):
@@ -55,7 +56,7 @@ class TestDeliveryInOneProcess:
 
         [cause] = emit(producer, (REGISTERED, registered()))
 
-        [effect] = eventually(lambda: received, what="the follow-up event")
+        [effect] = eventually(lambda: received, message="the follow-up event")
         assert (effect.type, effect.producer) == (SUSPENDED, middle.service.name)
         assert effect.correlation_id == cause.correlation_id
         assert effect.causation_id == cause.id
@@ -84,17 +85,17 @@ class TestFailingHandler:
         [event] = emit(producer, (REGISTERED, registered()))
 
         retry = eventually(lambda: [timer for timer in timers(consumer.db) if timer.kind == RETRY_TIMER],
-                           what="a bus.retry timer")[0]
+                           message="a bus.retry timer")[0]
         assert retry.key.startswith(f"{event.id}:")
         assert retry.payload["error"] == "RuntimeError: the ledger is down"
         assert Envelope.from_json(retry.payload["body"]) == event
-        [dead] = eventually(lambda: dead_letters(consumer.db), what="the dead letter")
+        [dead] = eventually(lambda: dead_letters(consumer.db), message="the dead letter")
         tiers = len(embedded_kit.settings.retry_delays)
         assert (dead.message_id, dead.type, dead.retries) == (event.id, REGISTERED, tiers)
         assert dead.error == "RuntimeError: the ledger is down"
         assert Envelope.from_json(dead.body) == event
         assert calls == [event.id] * (1 + tiers)
-        eventually(lambda: timers(consumer.db) == [], what="the last retry timer to go")
+        eventually(lambda: timers(consumer.db) == [], message="the last retry timer to go")
         assert inbox_ids(consumer.db) == []
         assert outbox_row(producer.db, event.id).sent_at is not None  # settled: its retries were the consumer's
 
@@ -187,7 +188,7 @@ class TestRestart:
         embedded_kit.worker(before)
         producer = embedded_kit.runtime(embedded_kit.service())
         [event] = emit(producer, (REGISTERED, registered()))
-        eventually(lambda: timers(before.db), what="the retry timer")
+        eventually(lambda: timers(before.db), message="the retry timer")
         assert failures == [event.id]
 
         embedded_kit.restart()

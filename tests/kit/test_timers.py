@@ -10,7 +10,8 @@ import pytest
 
 from shared.db import utcnow
 from shared.timers import TimerLoop
-from tests.kit.helpers import effect_counts, eventually, record_effect, timers
+from tests.kit.helpers import effect_counts, record_effect, timers
+from tests.support import eventually
 
 REMINDER = "kit.reminder"
 
@@ -84,7 +85,7 @@ class TestTimerFailures:
         assert effect_counts(runtime.db) == {}
         assert loop.fire_due() == 0  # not before its backoff is over
 
-        eventually(lambda: loop.fire_due(), timeout=5, what="the retry")
+        eventually(lambda: loop.fire_due(), timeout=5, message="the retry")
 
         assert len(attempts) == 2
         assert attempts[1] - attempts[0] >= timedelta(seconds=0.9)
