@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 
 from shared.context import correlated
 from shared.db import utcnow
@@ -86,14 +85,12 @@ class Consumer:
             return Result(Outcome.DEAD, envelope.type, envelope.id, str(error), retries)
         try:
             with self.runtime.unit_of_work(cause=envelope) as uow:
-                if uow.session.get(InboxRow, envelope.id) is not None:
+                # One round trip decides: a copy handled (or being handled) elsewhere wins the key.
+                if not self.runtime.db.insert_new(uow.session, InboxRow, event_id=envelope.id, type=envelope.type,
+                                                  handled_at=utcnow()):
                     return Result(Outcome.DUPLICATE, envelope.type, envelope.id)
-                uow.session.add(InboxRow(event_id=envelope.id, type=envelope.type, handled_at=utcnow()))
-                uow.session.flush()
                 handler(event, uow)
         except Exception as error:  # noqa: BLE001 - any failure is retried, then parked
-            if isinstance(error, sa.exc.IntegrityError) and self._seen(envelope.id):
-                return Result(Outcome.DUPLICATE, envelope.type, envelope.id)
             reason = f"{type(error).__name__}: {error}"[:2000]
             if not self._database_answers():
                 # Outages: our own database being down is not the event's fault; it waits at the first
@@ -115,10 +112,6 @@ class Consumer:
             return True
         except Exception:  # noqa: BLE001 - any failure to talk to it means it does not answer
             return False
-
-    def _seen(self, event_id: str) -> bool:
-        with self.runtime.db.transaction() as session:
-            return session.get(InboxRow, event_id) is not None
 
     def _count(self, result: Result) -> Result:
         metrics, type_ = self.runtime.metrics, result.type or "undecodable"

@@ -9,6 +9,8 @@ from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -114,11 +116,23 @@ class Database:
         return engine
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        `durable=False` is for bookkeeping that is safe to lose: on PostgreSQL the commit does not
+        wait for its WAL flush (a crash of the server may undo it, never reorder or half-apply it)."""
         with self.sessions() as session:
             with session.begin():
+                if not durable and not self.is_sqlite:
+                    session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
+
+    def insert_new(self, session: Session, model, **values) -> bool:
+        """`INSERT … ON CONFLICT DO NOTHING` in one round trip: whether the row is new."""
+        insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        table = model.__table__
+        statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        return session.execute(statement).first() is not None
 
     def for_update(self, statement):
         """`SELECT … FOR UPDATE` where the database has row locks (SQLite locks the file)."""

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_BACKOFF = timedelta(seconds=30)
+# A new row is the committing process's to publish for this long before the sweep (perhaps in
+# another process) may take it; publishing it twice would be harmless, but wasted work.
+GRACE = timedelta(seconds=2)
 
 
 class OutboxRelay:
@@ -25,27 +28,32 @@ class OutboxRelay:
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
 
-    def publish_now(self, ids: list[str]) -> None:
-        """Right after commit: try at once; any failure is left for the sweep."""
+    def publish_now(self, envelopes: list[Envelope]) -> None:
+        """Right after commit, from memory: no read of the outbox; any failure is left for the sweep."""
+        envelopes = [envelope for envelope in envelopes if self._claim(envelope.id)]
+        if not envelopes:
+            return
         try:
-            self._publish(sa.select(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.sent_at.is_(None)))
-        except Exception:  # noqa: BLE001 - the sweep retries; the request that committed must not fail
+            settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent)
+        except Exception as error:  # noqa: BLE001 - the sweep retries; the request that committed must not fail
+            self._release([envelope.id for envelope in envelopes])
             log.warning("outbox: immediate publish failed; the sweep will retry", exc_info=True)
+            self._record_failure([envelope.id for envelope in envelopes], error)
+            return
+        if settled_now:
+            try:
+                self._mark_sent(settled_now)
+            except Exception:  # noqa: BLE001 - unmarked means published again by the sweep: a duplicate, not a loss
+                self._release([envelope.id for envelope in settled_now])
+                log.warning("outbox: could not mark %d event(s) sent", len(settled_now), exc_info=True)
 
     def sweep(self) -> int:
-        """Publish every due unsent row; returns how many were handed to the bus."""
+        """Publish every due unsent row, a batch at a time; returns how many were handed to the bus."""
+        db = self.runtime.db
         query = (sa.select(OutboxRow)
                  .where(OutboxRow.sent_at.is_(None), OutboxRow.next_attempt_at <= utcnow())
                  .order_by(OutboxRow.created_at).limit(BATCH))
-        return self._publish(query)
-
-    def backlog(self) -> int:
-        with self.runtime.db.transaction() as session:
-            return session.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None)))
-
-    def _publish(self, query) -> int:
-        db = self.runtime.db
-        with db.transaction() as session:
+        with db.transaction(durable=False) as session:
             if not db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = [row for row in session.scalars(query) if self._claim(row.id)]
@@ -59,7 +67,7 @@ class OutboxRelay:
                 for row in rows:
                     row.attempts += 1
                     row.last_error = repr(error)[:2000]
-                    row.next_attempt_at = utcnow() + min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row.attempts, 8)))
+                    row.next_attempt_at = utcnow() + backoff(row.attempts)
                 log.warning("outbox: publishing %d event(s) failed: %r", len(rows), error)
                 return 0
             # Only what the bus settled now is sent; the rest is marked by `_mark_sent` once settled.
@@ -71,6 +79,18 @@ class OutboxRelay:
             self._release(settled_ids)
             self._count([envelope for envelope in envelopes if envelope.id in settled_ids])
         return len(rows)
+
+    def backlog(self) -> int:
+        with self.runtime.db.transaction() as session:
+            return session.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None)))
+
+    def _record_failure(self, ids: list[str], error: Exception) -> None:
+        try:
+            with self.runtime.db.transaction(durable=False) as session:
+                session.execute(sa.update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.sent_at.is_(None)).values(
+                    attempts=OutboxRow.attempts + 1, last_error=repr(error)[:2000], next_attempt_at=utcnow() + backoff(1)))
+        except Exception:  # noqa: BLE001 - the row keeps its grace; the sweep takes it then
+            log.debug("outbox: could not record the failed publish", exc_info=True)
 
     def _claim(self, event_id: str) -> bool:
         with self._lock:
@@ -84,13 +104,18 @@ class OutboxRelay:
             self._in_flight.difference_update(ids)
 
     def _mark_sent(self, envelopes: list[Envelope]) -> None:
-        """Called by a bus that settles later (the embedded one, once every consumer is done)."""
+        """Once the bus has them: also called later by a bus that settles later (the embedded one)."""
         ids = [envelope.id for envelope in envelopes]
-        with self.runtime.db.transaction() as session:
-            session.execute(sa.update(OutboxRow).where(OutboxRow.id.in_(ids)).values(sent_at=utcnow()))
+        with self.runtime.db.transaction(durable=False) as session:
+            session.execute(sa.update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.sent_at.is_(None))
+                            .values(sent_at=utcnow()))
         self._release(ids)
         self._count(envelopes)
 
     def _count(self, envelopes: list[Envelope]) -> None:
         for envelope in envelopes:
             self.runtime.metrics.events_published.labels(envelope.type).inc()
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(attempts, 8)))

@@ -14,6 +14,7 @@ from shared import context
 from shared.config import Settings
 from shared.db import Database, migrate, utcnow
 from shared.events import Envelope
+from shared.outbox import GRACE
 from shared.service import Service
 from shared.tables import OutboxRow, TimerRow
 
@@ -27,7 +28,7 @@ class UnitOfWork:
         self.runtime = runtime
         self.session = session
         self.cause = cause
-        self.emitted: list[str] = []
+        self.emitted: list[Envelope] = []
 
     @property
     def settings(self) -> Settings:
@@ -45,8 +46,8 @@ class UnitOfWork:
             causation_id=self.cause.id if self.cause else context.causation_id.get(),
         )
         self.session.add(OutboxRow(id=envelope.id, type=type_, body=envelope.to_json(),
-                                   created_at=utcnow(), next_attempt_at=utcnow(), attempts=0))
-        self.emitted.append(envelope.id)
+                                   created_at=utcnow(), next_attempt_at=utcnow() + GRACE, attempts=0))
+        self.emitted.append(envelope)
         return envelope
 
     def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:

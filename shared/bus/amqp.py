@@ -32,6 +32,51 @@ class _Returned:
         self.ids.add(message.properties.get("message_id") or routing_key)
 
 
+class _Confirms:
+    """Publisher confirms for a whole batch: publish every message, then wait once for the broker's acks.
+
+    Waiting message by message costs a round trip (and the broker's disk flush) each; a batch shares them."""
+
+    def __init__(self, connection: Connection, channel):
+        self.connection = connection
+        self.published = 0  # delivery tags count from 1 on a channel in confirm mode
+        self.unconfirmed: set[int] = set()
+        self.nacked: set[int] = set()
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+
+    def sent(self) -> int:
+        self.published += 1
+        self.unconfirmed.add(self.published)
+        return self.published
+
+    def wait(self, timeout: float) -> set[int]:
+        """Block until every published message is confirmed; returns the tags the broker refused."""
+        deadline = time.monotonic() + timeout
+        while self.unconfirmed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishError(f"{len(self.unconfirmed)} message(s) not confirmed within {timeout}s")
+            try:
+                self.connection.drain_events(timeout=remaining)
+            except socket.timeout:
+                continue
+        nacked, self.nacked = self.nacked, set()
+        return nacked
+
+    def _settle(self, tag: int, multiple: bool) -> set[int]:
+        settled = {t for t in self.unconfirmed if t <= tag} if multiple else {tag} & self.unconfirmed
+        self.unconfirmed -= settled
+        return settled
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self.nacked |= self._settle(delivery_tag, multiple)
+
+
 class AmqpBus:
     def __init__(self, settings: Settings, *, exchange: str | None = None):
         self.url = settings.amqp_url
@@ -41,10 +86,12 @@ class AmqpBus:
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
+        self._confirms: _Confirms | None = None
         self._returned = _Returned()
 
-    def connection(self, **kwargs) -> Connection:
-        return Connection(self.url, transport_options={"confirm_publish": True}, connect_timeout=5, **kwargs)
+    def connection(self, *, confirm_publish: bool = True, **kwargs) -> Connection:
+        """`confirm_publish`: every publish waits for its own confirm (the batch publisher confirms itself)."""
+        return Connection(self.url, transport_options={"confirm_publish": confirm_publish}, connect_timeout=5, **kwargs)
 
     # Topology ---------------------------------------------------------------------------
 
@@ -69,13 +116,11 @@ class AmqpBus:
     # Publishing -------------------------------------------------------------------------
 
     def publish(self, envelopes: list[Envelope], settled=None) -> list[Envelope]:
-        """Publish and wait for the broker's confirm; unroutable or unconfirmed is an error."""
+        """Publish the batch and wait for the broker's confirms; unroutable, refused or unconfirmed is an error."""
         with self._lock:
             for attempt in range(1, PUBLISH_ATTEMPTS + 1):
                 try:
-                    producer = self._ensure_producer()
-                    for envelope in envelopes:
-                        self._publish_one(producer, envelope)
+                    self._publish_batch(envelopes)
                     return envelopes
                 except PublishError:
                     raise
@@ -86,24 +131,34 @@ class AmqpBus:
                     time.sleep(0.2 * attempt)
         return envelopes
 
-    def _publish_one(self, producer: Producer, envelope: Envelope) -> None:
-        self._returned.ids.discard(envelope.id)
-        producer.publish(
-            envelope.to_json().encode(), exchange=self.exchange, routing_key=envelope.type,
-            content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-            message_id=envelope.id, type=envelope.type, correlation_id=envelope.correlation_id,
-            headers={"producer": envelope.producer}, mandatory=True, timeout=CONFIRM_TIMEOUT, retry=False,
-        )
-        if envelope.id in self._returned.ids:
+    def _publish_batch(self, envelopes: list[Envelope]) -> None:
+        producer, confirms = self._ensure_producer()
+        tags = {}
+        for envelope in envelopes:
             self._returned.ids.discard(envelope.id)
-            raise PublishError(f"unroutable: no queue is bound for {envelope.type!r} on {self.exchange.name}")
+            producer.publish(
+                envelope.to_json().encode(), exchange=self.exchange, routing_key=envelope.type,
+                content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                message_id=envelope.id, type=envelope.type, correlation_id=envelope.correlation_id,
+                headers={"producer": envelope.producer}, mandatory=True, retry=False,
+            )
+            tags[confirms.sent()] = envelope
+        nacked = confirms.wait(CONFIRM_TIMEOUT)
+        unroutable = [envelope for envelope in envelopes if envelope.id in self._returned.ids]
+        self._returned.ids.difference_update(envelope.id for envelope in unroutable)
+        if unroutable:
+            raise PublishError(f"unroutable: no queue is bound for {unroutable[0].type!r} on {self.exchange.name}")
+        if nacked:
+            raise PublishError(f"the broker refused {len(nacked)} message(s), e.g. {tags[min(nacked)].type!r}")
 
-    def _ensure_producer(self) -> Producer:
+    def _ensure_producer(self) -> tuple[Producer, _Confirms]:
         if self._producer is None:
-            self._connection = self.connection()
+            self._connection = self.connection(confirm_publish=False)
             self._connection.ensure_connection(max_retries=1)
-            self._producer = Producer(self._connection.channel(), on_return=self._returned)
-        return self._producer
+            channel = self._connection.channel()
+            self._confirms = _Confirms(self._connection, channel)
+            self._producer = Producer(channel, on_return=self._returned)
+        return self._producer, self._confirms
 
     def _reset(self) -> None:
         try:
@@ -111,7 +166,7 @@ class AmqpBus:
                 self._connection.release()
         except Exception:  # noqa: BLE001 - it is being thrown away
             pass
-        self._connection = self._producer = None
+        self._connection = self._producer = self._confirms = None
 
     def ping(self) -> None:
         with self.connection() as connection:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.bus import topology
+from shared.db import utcnow
 from shared.events import Envelope
 from shared.tables import OutboxRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, inbox_ids, outcomes, record, record_effect,
@@ -20,9 +21,9 @@ pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
 
 
 def mark_unsent(database, event_id: str) -> None:
-    """As if the relay had crashed after the broker's confirm but before it wrote `sent_at`."""
+    """As if the relay had crashed after the broker's confirm but before it wrote `sent_at`, a while ago."""
     with database.transaction() as session:
-        session.execute(sa.update(OutboxRow).where(OutboxRow.id == event_id).values(sent_at=None))
+        session.execute(sa.update(OutboxRow).where(OutboxRow.id == event_id).values(sent_at=None, next_attempt_at=utcnow()))
 
 
 def emit(runtime, type_: str, data: dict) -> Envelope:
