@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from services.jobs import fulltext
 from services.jobs.models import Job, JobSkill, Proposal, SuspendedUser
@@ -49,25 +50,27 @@ def post(uow, *, client_id: str, title: str, description: str, skills: list[str]
 
 
 def get(session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
+    # One query with its skills joined, rather than a second query for them (half the read's time).
+    job = session.get(Job, job_id, options=[joinedload(Job.skill_rows)])
     if job is None:
         raise NotFound("No such job.")
     return job
 
 
-def locked(uow, job_id: str) -> Job:
-    """The job, row-locked."""
+def locked(uow, job_id: str, *, with_skills: bool = False) -> Job:
+    """The job, row-locked; its skills loaded up front only when it is going to be sent back."""
     # Locking: everything that changes a job or any of its proposals (HTTP or event) takes
     # this lock first, so two hires, a hire and a close, or a proposal and a close never interleave.
+    skills = selectinload(Job.skill_rows) if with_skills else lazyload(Job.skill_rows)
     job = uow.session.scalar(uow.for_update(sa.select(Job).where(Job.id == job_id))
-                             .execution_options(populate_existing=True))
+                             .options(skills).execution_options(populate_existing=True))
     if job is None:
         raise NotFound("No such job.")
     return job
 
 
 def own(uow, job_id: str, user_id: str, doing: str) -> Job:
-    job = locked(uow, job_id)
+    job = locked(uow, job_id, with_skills=True)
     if job.client_id != user_id:
         raise Forbidden(f"Only the job's client can {doing}.")
     return job
