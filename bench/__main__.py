@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(PARTS), help=f"Comma-separated parts among {', '.join(PARTS)}.")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest", help="Where results and the report go.")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so every part still drops its databases and vhost and stops its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parts = [part.strip() for part in args.only.split(",") if part.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:

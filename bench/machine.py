@@ -8,6 +8,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shared.db import normalize_url
+from shared.dlq import pika_parameters
+
 
 def describe(pg_server_url: str, amqp_url: str) -> dict:
     return {
@@ -46,7 +49,7 @@ def _os_name() -> str:
 
 
 def _postgresql(url: str) -> str:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(normalize_url(url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
             return connection.exec_driver_sql("SHOW server_version").scalar()
@@ -57,7 +60,7 @@ def _postgresql(url: str) -> str:
 def _rabbitmq(url: str) -> str:
     import pika
 
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+    connection = pika.BlockingConnection(pika_parameters(url))
     try:
         version = connection._impl.server_properties.get("version", "?")
         return version.decode() if isinstance(version, bytes) else str(version)

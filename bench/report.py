@@ -1,0 +1,525 @@
+"""Write REPORT.md and its PNG charts next to a bench run's results.json.
+
+    bench/.venv/bin/python bench/report.py bench/results/latest/results.json [--before old/results.json]
+
+Runs in the bench's own environment: the standard library and matplotlib only, none of the project's code.
+Every figure is shown against a baseline measured in the same run; any part of the results may be missing,
+and any value may be null ("—" in the report). With --before, a section compares the headline figures with
+an earlier run (the code before a fix).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import LogFormatter, NullFormatter, NullLocator  # noqa: E402
+
+DASH = "—"
+DPI = 110
+JOB_ENDPOINT = "GET /jobs/{id}"
+HTTP_TARGET = 0.60
+BUS_TARGET = 0.30
+P99_TARGET_MS = 250.0
+SIDES = ("service", "bare")
+STORY_KEYS = ("http_requests", "http_writes", "events", "deliveries", "timers", "commits")
+
+
+# --- values and formats ---------------------------------------------------------------------------------------
+
+def get(data, *keys):
+    """data[k1][k2]..., or None when any step is missing or null."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def num(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def ratio(top, bottom) -> float | None:
+    top, bottom = num(top), num(bottom)
+    return top / bottom if top is not None and bottom else None
+
+
+def rate(value) -> str:
+    value = num(value)
+    return DASH if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def ms(value) -> str:
+    value = num(value)
+    return DASH if value is None else f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def pct(value) -> str:
+    value = num(value)
+    return DASH if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
+
+
+def times(value) -> str:
+    value = num(value)
+    return DASH if value is None else f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×" if value >= 1 \
+        else f"{value:.2f}×"
+
+
+def mib(value) -> str:
+    value = num(value)
+    return DASH if value is None else f"{value / 2**20:,.1f}"
+
+
+def text(value) -> str:
+    return DASH if value is None or value == "" else str(value)
+
+
+def verdict(met: bool | None) -> str:
+    return "not measured" if met is None else "**met**" if met else "**not met**"
+
+
+def table(header: list[str], rows: list[list[str]], align: str = "---:") -> list[str]:
+    """A Markdown table, its first column left-aligned and the others by `align`."""
+    cells = [[str(cell).replace("|", "\\|") for cell in row] for row in [header, *rows]]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|---" + f"|{align}" * (len(header) - 1) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in cells[1:]]
+
+
+# --- charts ---------------------------------------------------------------------------------------------------
+
+def save(fig, folder: Path, name: str, alt: str) -> list[str]:
+    fig.tight_layout()
+    fig.savefig(folder / name, dpi=DPI)
+    plt.close(fig)
+    return ["", f"![{alt}]({name})"]
+
+
+def log2_x(ax, values: list) -> None:
+    """A log2 x axis ticked at the measured points only."""
+    ticks = sorted({v for v in values if num(v)})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def log_y(ax) -> None:
+    """A log y axis labelled in plain numbers (100, not 10²)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(LogFormatter())
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+
+
+def series(points: list[dict], x: str, *y: str) -> tuple[list, list]:
+    """The (x, y) pairs of points where both are numbers, ordered by x."""
+    pairs = sorted((num(p.get(x)), num(get(p, *y))) for p in points if num(p.get(x)) and num(get(p, *y)) is not None)
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def plottable(points: list[dict], x: str) -> bool:
+    return any(series(points, x, *y)[0] for y in (("stories_per_s",), ("approve_to_released", "p99_ms")))
+
+
+def http_chart(endpoints: list[dict], folder: Path, name: str, metric: str, label: str, title: str) -> list[str]:
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    handles = []
+    for number, endpoint in enumerate(endpoints):
+        color = f"C{number % 10}"
+        for side, style in zip(SIDES, ("-", "--")):
+            xs, ys = series(endpoint.get("runs") or [], "connections", side, metric)
+            ax.plot(xs, ys, style, marker="o", color=color)
+        handles.append(Line2D([], [], color=color, marker="o", label=endpoint.get("name", "?")))
+    handles += [Line2D([], [], color="grey", label="service"),
+                Line2D([], [], color="grey", ls="--", label="bare Flask")]
+    log_y(ax)
+    log2_x(ax, [run.get("connections") for e in endpoints for run in e.get("runs") or []])
+    ax.set(title=title, xlabel="connections (wrk)", ylabel=label)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return save(fig, folder, name, title)
+
+
+def bars_chart(labels: list[str], values: list[float], folder: Path) -> list[str]:
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    colors = ["tab:blue" if label.startswith(("whole", "drain")) else "tab:grey" for label in labels]
+    bars = ax.barh(labels[::-1], values[::-1], color=colors[::-1])
+    ax.bar_label(bars, [rate(v) for v in values[::-1]], padding=3, fontsize=8)
+    ax.set(title="The bus against its baselines", xlabel="events, messages or commits per second")
+    ax.margins(x=0.12)
+    ax.grid(True, axis="x", alpha=0.3)
+    return save(fig, folder, "bus.png", "The bus against its baselines")
+
+
+def sagas_chart(points: list[dict], x: str, xlabel: str, bound: dict, folder: Path, name: str, title: str) -> list[str]:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.4))
+    left.plot(*series(points, x, "stories_per_s"), marker="o", label="measured")
+    if bound.get("stories_per_s"):
+        left.axhline(bound["stories_per_s"], color="grey", ls="--", label=f"bound ({bound['binds']})")
+    left.set(title="Throughput", xlabel=xlabel, ylabel="stories/s", ylim=(0, None))
+    for key, marker in (("p50_ms", "o"), ("p99_ms", "s")):
+        right.plot(*series(points, x, "approve_to_released", key), marker=marker, label=key.split("_")[0])
+    right.axhline(P99_TARGET_MS, color="tab:red", ls=":", label=f"p99 target {P99_TARGET_MS:g} ms")
+    if bound.get("latency_ms"):
+        right.axhline(bound["latency_ms"], color="grey", ls="--", label="bound")
+    log_y(right)
+    right.set(title="approve → released", xlabel=xlabel, ylabel="ms (log)")
+    for ax in (left, right):
+        log2_x(ax, [p.get(x) for p in points])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.suptitle(title)
+    return save(fig, folder, name, title)
+
+
+def memory_chart(labels: list[str], rest: list, load: list, folder: Path) -> list[str]:
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(labels) + 2), 4.2))
+    xs = range(len(labels))
+    for offset, values, label in ((-0.2, rest, "at rest"), (0.2, load, "under load")):
+        ax.bar([x + offset for x in xs], [(num(v) or 0) / 2**20 for v in values], width=0.4, label=label)
+    ax.set_xticks(list(xs), labels, rotation=45, ha="right", fontsize=8)
+    ax.set(title="Memory (RSS) per process", ylabel="MiB")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, folder, "memory.png", "Memory per process")
+
+
+# --- headline figures -----------------------------------------------------------------------------------------
+
+def job_ratios(http: dict) -> list[tuple[int, float | None]]:
+    """(connections, service rps ÷ bare rps) for GET /jobs/{id}."""
+    endpoint = next((e for e in http.get("endpoints") or [] if e.get("name") == JOB_ENDPOINT), {})
+    return [(run.get("connections"), ratio(get(run, "service", "rps"), get(run, "bare", "rps")))
+            for run in endpoint.get("runs") or []]
+
+
+def bus_ratio(bus: dict) -> float | None:
+    return ratio(get(bus, "path", "events_per_s"), get(bus, "pika", "confirmed", "messages_per_s"))
+
+
+def moderate(sagas: dict) -> dict | None:
+    """The middle clients point of the concurrency series: "moderate load"."""
+    points = sorted(sagas.get("concurrency") or [], key=lambda p: num(p.get("clients")) or 0)
+    return points[len(points) // 2] if points else None
+
+
+def saga_bound(sagas: dict, bus: dict) -> dict:
+    """What the baselines allow one story: stories/s and approve→released latency."""
+    story = sagas.get("story") or {}
+    by_commits = ratio(get(bus, "postgres", "4", "commits_per_s"), story.get("commits"))
+    by_messages = ratio(get(bus, "pika", "confirmed", "messages_per_s"), story.get("deliveries"))
+    limits = [(v, who) for v, who in ((by_commits, "PostgreSQL commits"), (by_messages, "broker messages")) if v]
+    stories, binds = min(limits) if limits else (None, None)
+    commits, hops = num(get(story, "chain", "commits")), num(get(story, "chain", "hops"))
+    commit_ms, hop_ms = num(get(bus, "postgres", "1", "p50_ms")), num(get(bus, "pika", "confirmed", "p50_ms"))
+    parts = (commits, hops, commit_ms, hop_ms)
+    latency = commits * commit_ms + hops * hop_ms if None not in parts else None
+    return {"stories_per_s": stories, "binds": binds, "by_commits": by_commits, "by_messages": by_messages,
+            "latency_ms": latency}
+
+
+# --- sections -------------------------------------------------------------------------------------------------
+
+def summary(results: dict) -> list[str]:
+    http, bus, sagas = (results.get(part) or {} for part in ("http", "bus", "sagas"))
+    machine = results.get("machine") or {}
+    return [f"Run started {text(results.get('started'))} on {text(machine.get('cpu'))} "
+            f"({text(machine.get('cores'))} cores). The three targets: {bus_target(bus)}; {jobs_target(http)}; "
+            f"{p99_target(sagas)}."]
+
+
+def bus_target(bus: dict) -> str:
+    share = bus_ratio(bus)
+    if share is None:
+        return f"the bus path at ≥ {BUS_TARGET:.0%} of raw pika publish+consume — not measured in this run"
+    return (f"the bus path moves events at {pct(share)} of raw pika publish+consume with confirms "
+            f"(target ≥ {BUS_TARGET:.0%}: {verdict(share >= BUS_TARGET)})")
+
+
+def jobs_target(http: dict) -> str:
+    jobs = [(c, r) for c, r in job_ratios(http) if r is not None]
+    if not jobs:
+        return f"GET /jobs/{{id}} at ≥ {HTTP_TARGET:.0%} of the bare Flask endpoint — not measured in this run"
+    missed = [str(c) for c, r in jobs if r < HTTP_TARGET]
+    where = f" at {', '.join(missed)} connections" if 0 < len(missed) < len(jobs) else ""
+    return (f"GET /jobs/{{id}} serves {' / '.join(pct(r) for _, r in jobs)} of the bare Flask endpoint's requests/s "
+            f"at {' / '.join(str(c) for c, _ in jobs)} connections (target ≥ {HTTP_TARGET:.0%}: "
+            f"{verdict(not missed)}{where})")
+
+
+def p99_target(sagas: dict) -> str:
+    point = moderate(sagas) or {}
+    p99 = num(get(point, "approve_to_released", "p99_ms"))
+    if p99 is None:
+        return f"approve→released p99 under {P99_TARGET_MS:g} ms at moderate load — not measured in this run"
+    return (f"approve→released p99 is {ms(p99)} ms with {text(point.get('clients'))} concurrent clients, the middle "
+            f"load point (target < {P99_TARGET_MS:g} ms: {verdict(p99 < P99_TARGET_MS)})")
+
+
+def machine_section(results: dict) -> list[str]:
+    machine = results.get("machine") or {}
+    loads = [", ".join(f"{v:g}" for v in machine.get(key) or []) or DASH
+             for key in ("load_average", "load_average_after")]
+    rows = [["CPU", text(machine.get("cpu"))], ["Cores", text(machine.get("cores"))],
+            ["Memory (GiB)", text(machine.get("memory_gib"))], ["OS", text(machine.get("os"))],
+            ["Kernel", text(machine.get("kernel"))], ["Python", text(machine.get("python"))],
+            ["PostgreSQL", text(machine.get("postgresql"))], ["RabbitMQ", text(machine.get("rabbitmq"))],
+            ["wrk", text(machine.get("wrk"))], ["Load average at start (1, 5, 15 min)", loads[0]],
+            ["Load average at end", loads[1]]]
+    took = ", ".join(f"{part} {results[part]['seconds']:g} s" for part in ("http", "bus", "sagas")
+                     if num(get(results, part, "seconds")) is not None)
+    return ["## Machine", "", *table(["", ""], rows, align="---"), "",
+            f"The load generators (wrk, the saga clients) and the services share these {text(machine.get('cores'))} "
+            "cores, and PostgreSQL and RabbitMQ run on the same machine: absolute figures are lower than with a "
+            "load generator of its own, which is why each is read against a baseline measured the same way."
+            + (f" The parts took: {took}." if took else "")]
+
+
+def http_section(http: dict, folder: Path) -> list[str]:
+    settings = http.get("settings") or {}
+    endpoints = http.get("endpoints") or []
+    lines = ["## HTTP", "",
+             f"Each endpoint under wrk for {text(settings.get('duration_s'))} s per point, against a bare Flask "
+             "endpoint returning a JSON body of the same size under the same gunicorn settings "
+             f"({text(settings.get('api_workers'))} workers × {text(settings.get('api_threads'))} threads). "
+             f"The jobs database holds {text(settings.get('jobs'))} jobs; the search word "
+             f"“{text(settings.get('search_word'))}” matches {text(settings.get('search_matches'))}. "
+             "rps ratio = service rps ÷ bare rps; latency ratio = service latency ÷ bare latency (× slower). "
+             "⚠ marks a point with connection errors or unexpected statuses."]
+    jobs = [f"{pct(r)} at {c}" for c, r in job_ratios(http)]
+    if jobs:
+        lines += ["", f"**GET /jobs/{{id}} against the {HTTP_TARGET:.0%} target:** {'; '.join(jobs)} connections."]
+    for endpoint in endpoints:
+        lines += ["", f"### {text(endpoint.get('name'))} ({text(endpoint.get('bytes'))} bytes)", "",
+                  *table(["connections", "service rps", "bare rps", "rps ratio", "p50 ms (service / bare)",
+                          "p50 ×", "p99 ms (service / bare)", "p99 ×", ""],
+                         [http_row(run) for run in endpoint.get("runs") or []])]
+    if any(series(e.get("runs") or [], "connections", side, "rps")[0] for e in endpoints for side in SIDES):
+        lines += http_chart(endpoints, folder, "http_rps.png", "rps", "requests/s (log)",
+                            "Throughput against connections")
+        lines += http_chart(endpoints, folder, "http_p99.png", "p99_ms", "p99 ms (log)",
+                            "p99 latency against connections")
+    return lines
+
+
+def http_row(run: dict) -> list[str]:
+    service, bare = run.get("service") or {}, run.get("bare") or {}
+    flags = [f"⚠ {side}: {num(m.get('errors')) or 0:g} errors, {num(m.get('unexpected_status')) or 0:g} unexpected"
+             for side, m in zip(SIDES, (service, bare))
+             if (num(m.get("errors")) or 0) > 0 or (num(m.get("unexpected_status")) or 0) > 0]
+    latencies = [cell for key in ("p50_ms", "p99_ms") for cell in
+                 (f"{ms(service.get(key))} / {ms(bare.get(key))}", times(ratio(service.get(key), bare.get(key))))]
+    return [text(run.get("connections")), rate(service.get("rps")), rate(bare.get("rps")),
+            pct(ratio(service.get("rps"), bare.get("rps"))), *latencies, "; ".join(flags)]
+
+
+def bus_section(bus: dict, folder: Path) -> list[str]:
+    baselines = [("PostgreSQL commits, 1 connection", get(bus, "postgres", "1"), "commits_per_s"),
+                 ("PostgreSQL commits, 4 connections", get(bus, "postgres", "4"), "commits_per_s"),
+                 ("pika publish+consume, confirmed", get(bus, "pika", "confirmed"), "messages_per_s"),
+                 ("pika publish+consume, unconfirmed", get(bus, "pika", "unconfirmed"), "messages_per_s")]
+    paths = [("whole path", bus.get("path") or {}), ("drain", bus.get("drain") or {})]
+    lines = ["## Bus", "",
+             f"{text(bus.get('events'))} events of {text(bus.get('bytes'))} bytes, {text(bus.get('producers'))} "
+             f"producer threads, prefetch {text(bus.get('prefetch'))}. The whole path is outbox → relay → broker → "
+             "consumer → inbox → handler commit, its latency from the outbox commit to the handler's; the drain is "
+             "the same path emptying an outbox filled beforehand. Ratios = events/s ÷ the baseline's messages "
+             "or commits per second.", "", "### Baselines", "",
+             *table(["baseline", "per second", "p50 ms", "p99 ms"],
+                    [[label, rate(get(data, key)), ms(get(data, "p50_ms")), ms(get(data, "p99_ms"))]
+                     for label, data, key in baselines]), "", "### The path against them", ""]
+    against = [get(bus, "pika", "confirmed", "messages_per_s"), get(bus, "pika", "unconfirmed", "messages_per_s"),
+               get(bus, "postgres", "1", "commits_per_s")]
+    lines += table(["measure", "events/s", "p50 ms", "p99 ms", "÷ pika confirmed", "÷ pika unconfirmed",
+                    "÷ PG commits (1 conn)"],
+                   [[label, rate(d.get("events_per_s")), ms(d.get("p50_ms")), ms(d.get("p99_ms")),
+                     *(pct(ratio(d.get("events_per_s"), baseline)) for baseline in against)] for label, d in paths])
+    ratio_ = bus_ratio(bus)
+    if ratio_ is not None:
+        lines += ["", f"**Against the {BUS_TARGET:.0%} target:** the whole path reaches {pct(ratio_)} of raw pika "
+                      f"publish+consume with confirms — {verdict(ratio_ >= BUS_TARGET)}."]
+    bars = [(label, num(d.get("events_per_s"))) for label, d in paths]
+    bars += [(label.replace("publish+consume, ", ""), num(get(data, key))) for label, data, key in baselines]
+    bars = [(label, value) for label, value in bars if value]
+    return lines + (bars_chart(*map(list, zip(*bars)), folder) if bars else [])
+
+
+def sagas_section(sagas: dict, bus: dict, folder: Path) -> list[str]:
+    settings, story = sagas.get("settings") or {}, sagas.get("story") or {}
+    bound = saga_bound(sagas, bus)
+    lines = ["## Sagas", "",
+             f"Complete hire-to-release stories by N concurrent clients for {text(settings.get('duration_s'))} s per "
+             f"point, among {text(settings.get('parties'))} parties; APIs at {text(settings.get('api_workers'))} "
+             f"workers × {text(settings.get('api_threads'))} threads. One story takes, on average:", "",
+             *table(["HTTP requests", "HTTP writes", "events", "deliveries", "timers", "commits"],
+                    [[text(story.get(key)) for key in STORY_KEYS]]),
+             "", f"approve→released crosses {text(get(story, 'chain', 'commits'))} commits and "
+                 f"{text(get(story, 'chain', 'hops'))} broker hops: {text(get(story, 'chain', 'path'))}.", "",
+             *bound_text(bound, story, bus), "", "### Against concurrency", ""]
+    lines += saga_table(sagas.get("concurrency") or [], bound)
+    point = moderate(sagas)
+    if point:
+        p99 = num(get(point, "approve_to_released", "p99_ms"))
+        lines += ["", f"**Moderate load** (the middle point, {text(point.get('clients'))} clients): approve→released "
+                      f"p99 {ms(p99)} ms against the {P99_TARGET_MS:g} ms target — "
+                      f"{verdict(None if p99 is None else p99 < P99_TARGET_MS)}."]
+    if plottable(sagas.get("concurrency") or [], "clients"):
+        lines += sagas_chart(sagas["concurrency"], "clients", "concurrent clients", bound, folder,
+                             "sagas_concurrency.png", "Sagas against concurrency")
+    return lines + failures(sagas.get("concurrency") or [])
+
+
+def bound_text(bound: dict, story: dict, bus: dict) -> list[str]:
+    if not bus:
+        return ["The bound needs the bus part (its PostgreSQL and pika baselines): this run has none."]
+    return [f"**The bound.** stories/s ≤ min(PostgreSQL commits/s on 4 connections ÷ commits per story, pika confirmed "
+            f"messages/s ÷ deliveries per story) = min({rate(get(bus, 'postgres', '4', 'commits_per_s'))} ÷ "
+            f"{text(story.get('commits'))}, {rate(get(bus, 'pika', 'confirmed', 'messages_per_s'))} ÷ "
+            f"{text(story.get('deliveries'))}) = min({rate(bound['by_commits'])}, {rate(bound['by_messages'])}) = "
+            f"**{rate(bound['stories_per_s'])} stories/s**, bound by {text(bound['binds'])}. "
+            f"approve→released ≥ chain commits × PostgreSQL p50 commit (1 connection) + hops × pika confirmed p50 = "
+            f"{text(get(story, 'chain', 'commits'))} × {ms(get(bus, 'postgres', '1', 'p50_ms'))} ms + "
+            f"{text(get(story, 'chain', 'hops'))} × {ms(get(bus, 'pika', 'confirmed', 'p50_ms'))} ms = "
+            f"**{ms(bound['latency_ms'])} ms**. Below, “of bound” = measured stories/s ÷ bound; “× bound” = "
+            "measured latency ÷ bound latency."]
+
+
+def saga_table(points: list[dict], bound: dict, speedup: bool = False) -> list[str]:
+    base = next((num(p.get("stories_per_s")) for p in points if num(p.get("workers")) == 1), None)
+    header = ["clients", "workers", "stories", "stories/s", "speed-up vs 1 worker" if speedup else "of bound",
+              "approve→released p50 ms", "p99 ms", "p50 × bound", "p99 × bound", "story p50 / p99 ms", "failed"]
+    rows = [[text(p.get("clients")), text(p.get("workers")), text(p.get("stories")), rate(p.get("stories_per_s")),
+             times(ratio(p.get("stories_per_s"), base)) if speedup
+             else pct(ratio(p.get("stories_per_s"), bound["stories_per_s"])),
+             ms(get(p, "approve_to_released", "p50_ms")), ms(get(p, "approve_to_released", "p99_ms")),
+             times(ratio(get(p, "approve_to_released", "p50_ms"), bound["latency_ms"])),
+             times(ratio(get(p, "approve_to_released", "p99_ms"), bound["latency_ms"])),
+             f"{ms(get(p, 'story_ms', 'p50_ms'))} / {ms(get(p, 'story_ms', 'p99_ms'))}",
+             ("⚠ " if num(p.get("failed")) else "") + text(p.get("failed"))]
+            for p in sorted(points, key=lambda p: (num(p.get("workers")) or 0, num(p.get("clients")) or 0))]
+    return table(header, rows) if rows else ["Not measured."]
+
+
+def failures(points: list[dict]) -> list[str]:
+    shown = [f"- clients {text(p.get('clients'))}, workers {text(p.get('workers'))}: {str(f)[:200]}"
+             for p in points for f in (p.get("failures") or [])[:3]]
+    return ["", "Failed stories (up to 3 per point):", "", *shown] if shown else []
+
+
+def scaling_section(sagas: dict, bus: dict, folder: Path) -> list[str]:
+    points = sagas.get("scaling") or []
+    settings = sagas.get("settings") or {}
+    lines = ["## Scaling", "",
+             f"The same stories by {text(settings.get('scaling_clients'))} clients with "
+             f"{', '.join(map(str, settings.get('workers') or [])) or DASH} worker processes per service; "
+             "speed-up = stories/s ÷ stories/s with 1 worker.", "",
+             *saga_table(points, saga_bound(sagas, bus), speedup=True)]
+    if plottable(points, "workers"):
+        lines += sagas_chart(points, "workers", "worker processes per service", saga_bound(sagas, bus), folder,
+                             "sagas_scaling.png", "Sagas against workers per service")
+    return lines + failures(points)
+
+
+def memory_section(memory: dict, folder: Path) -> list[str]:
+    rest, load = memory.get("at_rest") or {}, memory.get("under_load") or {}
+    labels = list(dict.fromkeys([*rest, *load]))
+    rows = [[label, mib(rest.get(label)), mib(load.get(label)),
+             DASH if None in (num(rest.get(label)), num(load.get(label)))
+             else f"{(load[label] - rest[label]) / 2**20:+,.1f} ({times(ratio(load[label], rest[label]))})"]
+            for label in labels]
+    header = ["process", "at rest MiB", "under load MiB", "growth MiB"]
+    lines = ["## Memory", "", "Resident set size of each API and worker process: at rest (started, before any load) "
+             "and under load (the largest seen during the heaviest concurrency point).", "",
+             *(table(header, rows) if rows else ["Not measured."])]
+    plotted = any(num(v) for v in [*rest.values(), *load.values()])
+    return lines + (memory_chart(labels, [rest.get(x) for x in labels], [load.get(x) for x in labels], folder)
+                    if plotted else [])
+
+
+def headlines(results: dict) -> dict[str, tuple]:
+    """The figures a fix should move: name → (formatter, value)."""
+    bus, http, sagas = (results.get(part) or {} for part in ("bus", "http", "sagas"))
+    figures = {"Bus: whole path events/s": (rate, get(bus, "path", "events_per_s")),
+               "Bus: whole path ÷ pika confirmed": (pct, bus_ratio(bus)),
+               "Bus: drain events/s": (rate, get(bus, "drain", "events_per_s"))}
+    for endpoint in http.get("endpoints") or []:
+        for run in endpoint.get("runs") or []:
+            name = f"HTTP {endpoint.get('name')}, {run.get('connections')} conn"
+            figures[f"{name}: rps"] = (rate, get(run, "service", "rps"))
+            figures[f"{name}: p99 ms"] = (ms, get(run, "service", "p99_ms"))
+    for part, point in [*(("Sagas", p) for p in sagas.get("concurrency") or []),
+                        *(("Scaling", p) for p in sagas.get("scaling") or [])]:
+        name = f"{part}, clients {point.get('clients')}, workers {point.get('workers')}"
+        figures[f"{name}: stories/s"] = (rate, point.get("stories_per_s"))
+        figures[f"{name}: approve→released p99 ms"] = (ms, get(point, "approve_to_released", "p99_ms"))
+    return figures
+
+
+def before_section(results: dict, before: dict, before_path: Path) -> list[str]:
+    now, then = headlines(results), headlines(before)
+    rows = []
+    for name in dict.fromkeys([*now, *then]):
+        fmt, old = then.get(name, (None, None))
+        fmt, new = now.get(name, (fmt, None))
+        rows.append([name, fmt(old), fmt(new), times(ratio(new, old))])
+    lines = ["## Before and after", "",
+             f"Before: {before_path.name} from the run started {text(before.get('started'))}; after: this run. "
+             "change = after ÷ before: above 1× is better for throughput and ratios, below 1× for latency.", ""]
+    same = [get(before, "machine", k) == get(results, "machine", k) for k in ("cpu", "cores")]
+    if not all(same):
+        lines += ["⚠ The before run was on another machine: compare with care.", ""]
+    if before.get("quick") != results.get("quick"):
+        lines += ["⚠ One of the two is a quick run and the other is not: the figures don't compare.", ""]
+    return lines + table(["figure", "before", "after", "change"], rows)
+
+
+def how_to_read(results: dict) -> list[str]:
+    return ["## How to read this", "",
+            "- Every figure is a ratio against a baseline measured in the same run on the same machine, so it means "
+            "something on any hardware; the absolute numbers only describe this machine.",
+            "- HTTP: each endpoint against a bare Flask endpoint returning the same JSON size under the same gunicorn "
+            "settings. Throughput ratios are percentages (service ÷ bare); latency ratios are × slower.",
+            "- Bus: the whole path (outbox, relay, broker, consumer, inbox, handler commit) against raw pika "
+            "publish+consume (with and without confirms) and raw PostgreSQL commits/s.",
+            "- Sagas: against the bound computed from those baselines and the commits and messages one story needs.",
+            "- The load generators share the cores with the services, PostgreSQL and RabbitMQ.",
+            "- Quick runs (`--quick`) are smoke tests, not figures"
+            + (": **this is one**." if results.get("quick") else ".")]
+
+
+def render(results: dict, folder: Path, before: dict | None = None, before_path: Path | None = None) -> str:
+    lines = ["# Marketplace benchmarks", ""]
+    if results.get("quick"):
+        lines += ["**⚠ A quick run: short and few points, a smoke test, not figures.**", ""]
+    lines += summary(results) + [""] + machine_section(results)
+    http, bus, sagas = (results.get(part) or {} for part in ("http", "bus", "sagas"))
+    if http:
+        lines += ["", *http_section(http, folder)]
+    if bus:
+        lines += ["", *bus_section(bus, folder)]
+    if sagas:
+        lines += ["", *sagas_section(sagas, bus, folder), "", *scaling_section(sagas, bus, folder),
+                  "", *memory_section(sagas.get("memory") or {}, folder)]
+    if before is not None:
+        lines += ["", *before_section(results, before, before_path)]
+    return "\n".join(lines + [""] + how_to_read(results)) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="results.json of a run; the report goes next to it")
+    parser.add_argument("--before", type=Path, help="results.json of a run before a fix, to compare with")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    before = json.loads(args.before.read_text()) if args.before else None
+    folder = args.results.resolve().parent
+    (folder / "REPORT.md").write_text(render(results, folder, before, args.before))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The bench's bus part still measures what it claims: a few events through the whole path and the drain, and
+its baselines moving the same bodies. Nothing here is about speed; that is `make bench`'s job."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from bench import bus
+from tests import infra
+from tests.faults.suite import Vhosts
+
+pytestmark = [pytest.mark.slow, pytest.mark.amqp, pytest.mark.postgres]
+EVENTS = 40
+
+
+@pytest.fixture
+def scratch(amqp_url, pg_server_url):
+    broker = urlsplit(amqp_url.replace("amqp://", "http://", 1))
+    if not Vhosts(broker.hostname or "127.0.0.1", broker.username or "guest", broker.password or "guest").usable():
+        infra.unavailable("RabbitMQ's vhost management (rabbitmqctl or the management API)")
+    with bus.scratch(amqp_url, pg_server_url) as made:
+        yield made
+
+
+def test_every_event_crosses_the_whole_path_once(scratch):
+    vhost_url, database = scratch
+    path = bus.whole_path(vhost_url, database("source"), database("sink"), EVENTS)
+    assert path["handled"] == EVENTS
+    assert 0 < path["p50_ms"] <= path["p99_ms"]
+
+
+def test_the_relay_drains_a_filled_outbox(scratch):
+    vhost_url, database = scratch
+    assert bus.drain(vhost_url, database("source"), database("sink"), EVENTS)["handled"] == EVENTS
+
+
+def test_the_baselines_move_the_same_bodies(scratch):
+    vhost_url, database = scratch
+    for confirm in (True, False):
+        assert bus.raw_pika(vhost_url, bus.body(), EVENTS, confirm=confirm)["messages_per_s"] > 0
+    commits = bus.raw_commits(database("raw"), bus.body(), connections=2, seconds=0.3)
+    assert commits["commits_per_s"] > 0 and commits["p50_ms"] is not None
