@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ MAX_BACKOFF = timedelta(seconds=30)
 # A new row is the committing process's to publish for this long before the sweep (perhaps in
 # another process) may take it; publishing it twice would be harmless, but wasted work.
 GRACE = timedelta(seconds=2)
+# Rows published right after commit are marked sent together, at most this much later.
+MARK_EVERY = timedelta(milliseconds=50)
 
 
 class OutboxRelay:
@@ -26,10 +29,13 @@ class OutboxRelay:
     def __init__(self, runtime):
         self.runtime = runtime
         self._in_flight: set[str] = set()
+        self._unmarked: list[Envelope] = []
+        self._marker: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def publish_now(self, envelopes: list[Envelope]) -> None:
-        """Right after commit, from memory: no read of the outbox; any failure is left for the sweep."""
+        """Right after commit, from memory: no read of the outbox, no write on the caller's thread once the
+        broker has confirmed; any failure is left for the sweep."""
         envelopes = [envelope for envelope in envelopes if self._claim(envelope.id)]
         if not envelopes:
             return
@@ -41,11 +47,32 @@ class OutboxRelay:
             self._record_failure([envelope.id for envelope in envelopes], error)
             return
         if settled_now:
-            try:
-                self._mark_sent(settled_now)
-            except Exception:  # noqa: BLE001 - unmarked means published again by the sweep: a duplicate, not a loss
-                self._release([envelope.id for envelope in settled_now])
-                log.warning("outbox: could not mark %d event(s) sent", len(settled_now), exc_info=True)
+            self._mark_soon(settled_now)
+
+    def _mark_soon(self, envelopes: list[Envelope]) -> None:
+        """Off the caller's thread, with whatever else was published meanwhile: one UPDATE for many rows."""
+        with self._lock:
+            self._unmarked.extend(envelopes)
+            if self._marker is None:
+                self._marker = threading.Thread(target=self._mark_forever, name="outbox-marks", daemon=True)
+                self._marker.start()
+
+    def _mark_forever(self) -> None:
+        while True:
+            time.sleep(MARK_EVERY.total_seconds())
+            self.flush_marks()
+
+    def flush_marks(self) -> None:
+        """Mark what was published; a mark lost (to a crash, say) only means the sweep publishes it again."""
+        with self._lock:
+            batch, self._unmarked = self._unmarked, []
+        if not batch:
+            return
+        try:
+            self._mark_sent(batch)
+        except Exception:  # noqa: BLE001 - unmarked means published again by the sweep: a duplicate, not a loss
+            self._release([envelope.id for envelope in batch])
+            log.warning("outbox: could not mark %d event(s) sent", len(batch), exc_info=True)
 
     def sweep(self) -> int:
         """Publish every due unsent row, a batch at a time; returns how many were handed to the bus."""

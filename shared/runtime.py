@@ -110,6 +110,7 @@ class Runtime:
             log.debug("could not refresh gauges", exc_info=True)
 
     def close(self) -> None:
+        self.relay.flush_marks()
         self.bus.close()
         self.db.dispose()
 

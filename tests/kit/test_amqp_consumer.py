@@ -38,6 +38,7 @@ class TestDuplicateDelivery:
         producer = amqp_kit.runtime(amqp_kit.service())
         event = emit(producer, REGISTERED, registered())
         eventually(lambda: outcomes(consumer, REGISTERED) == {"handled": 1})
+        producer.relay.flush_marks()
 
         mark_unsent(producer.db, event.id)
         assert producer.relay.sweep() == 1  # the relay publishes the very same envelope again
