@@ -44,6 +44,7 @@ def main() -> None:
     if not BENCH_PYTHON.exists():
         parser.error(f"the bench's own environment is missing ({BENCH_PYTHON}): run `make bench`")
 
+    args.out = args.out.resolve()  # the parts run tools in folders of their own
     args.out.mkdir(parents=True, exist_ok=True)
     results = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
                "machine": machine.describe(pg_url, amqp_url)}
