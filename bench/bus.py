@@ -34,7 +34,7 @@ from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import InboxRow, KitBase, OutboxRow
 from shared.worker import Worker
-from tests.faults.suite import Vhosts
+from tests.faults.suite import Broker
 
 EVENT = "users.user.registered"
 PRODUCERS = 4  # request threads of one API process under the default `--threads 4`
@@ -67,11 +67,9 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
 @contextmanager
 def scratch(amqp_url: str, pg_url: str):
     """A vhost and databases of the run's own, dropped at the end whatever happens."""
-    from urllib.parse import urlsplit
-
     suffix = uuid.uuid4().hex[:8]
-    broker = urlsplit(amqp_url.replace("amqp://", "http://", 1))
-    vhosts = Vhosts(broker.hostname or "127.0.0.1", broker.username or "guest", broker.password or "guest")
+    broker = Broker.of(amqp_url)
+    vhosts = broker.vhosts()
     vhost = f"bench_bus_{suffix}"
     vhosts.add(vhost)
     server = normalize_url(pg_url)
@@ -82,9 +80,8 @@ def scratch(amqp_url: str, pg_url: str):
         ensure_database(server, made[-1])
         return server.set(database=made[-1]).render_as_string(hide_password=False)
 
-    host, port = broker.hostname or "127.0.0.1", broker.port or 5672
     try:
-        yield f"amqp://{broker.username or 'guest'}:{broker.password or 'guest'}@{host}:{port}/{vhost}", database
+        yield broker.url(vhost), database
     finally:
         for name in made:
             drop_database(server, name)

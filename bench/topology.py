@@ -7,16 +7,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.config import SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
 from tests.faults.proxy import free_port
-from tests.faults.suite import Process, Vhosts
+from tests.faults.suite import Broker, Process, signing_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "bench-admin-password"
@@ -31,10 +28,8 @@ class Topology:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.suffix = uuid.uuid4().hex[:8]
         self.vhost = f"bench_{self.suffix}"
-        broker = urlsplit(amqp_url.replace("amqp://", "http://", 1))
-        self.broker = (broker.hostname or "127.0.0.1", broker.port or 5672)
-        self.credentials = f"{broker.username or 'guest'}:{broker.password or 'guest'}"
-        self.vhosts = Vhosts(self.broker[0], broker.username or "guest", broker.password or "guest")
+        self.broker = Broker.of(amqp_url)
+        self.vhosts = self.broker.vhosts()
         self.pg_server = normalize_url(pg_server_url)
         self.databases = {name: f"bench_{self.suffix}_{name}" for name in SERVICES}
         self.api_ports = {name: free_port() for name in SERVICES}
@@ -42,18 +37,11 @@ class Topology:
         self.extra_env = {**ENV, **(env or {})}
         self.apis: dict[str, Process] = {}
         self.workers: dict[str, list[Process]] = {}
-        key = Ed25519PrivateKey.generate()
-        self.keys = {
-            "JWT_PRIVATE_KEY": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()).decode(),
-            "JWT_PUBLIC_KEY": key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-        }
+        self.keys = signing_keys()
 
     @property
     def amqp_url(self) -> str:
-        host, port = self.broker
-        return f"amqp://{self.credentials}@{host}:{port}/{self.vhost}"
+        return self.broker.url(self.vhost)
 
     def database_url(self, service: str) -> str:
         return self.pg_server.set(database=self.databases[service]).render_as_string(hide_password=False)

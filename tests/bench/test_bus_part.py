@@ -2,13 +2,11 @@
 its baselines moving the same bodies. Nothing here is about speed; that is `make bench`'s job."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from bench import bus
 from tests import infra
-from tests.faults.suite import Vhosts
+from tests.faults.suite import Broker
 
 pytestmark = [pytest.mark.slow, pytest.mark.amqp, pytest.mark.postgres]
 EVENTS = 40
@@ -16,8 +14,7 @@ EVENTS = 40
 
 @pytest.fixture
 def scratch(amqp_url, pg_server_url):
-    broker = urlsplit(amqp_url.replace("amqp://", "http://", 1))
-    if not Vhosts(broker.hostname or "127.0.0.1", broker.username or "guest", broker.password or "guest").usable():
+    if not Broker.of(amqp_url).vhosts().usable():
         infra.unavailable("RabbitMQ's vhost management (rabbitmqctl or the management API)")
     with bus.scratch(amqp_url, pg_server_url) as made:
         yield made

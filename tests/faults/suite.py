@@ -79,6 +79,43 @@ class Vhosts:
             requests.delete(f"{self.api}/api/vhosts/{vhost}", auth=self.auth, timeout=30)
 
 
+@dataclass(frozen=True)
+class Broker:
+    """Where a broker URL points: its address and credentials, URLs for its vhosts, and their management."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @classmethod
+    def of(cls, amqp_url: str) -> Broker:
+        parts = urlsplit(amqp_url.replace("amqp://", "http://", 1))
+        return cls(parts.hostname or "127.0.0.1", parts.port or 5672, parts.username or "guest",
+                   parts.password or "guest")
+
+    @property
+    def credentials(self) -> str:
+        return f"{self.user}:{self.password}"
+
+    def url(self, vhost: str) -> str:
+        return f"amqp://{self.credentials}@{self.host}:{self.port}/{vhost}"
+
+    def vhosts(self) -> Vhosts:
+        return Vhosts(self.host, self.user, self.password)
+
+
+def signing_keys() -> dict[str, str]:
+    """A fresh Ed25519 key pair, as the services read it from the environment."""
+    key = Ed25519PrivateKey.generate()
+    return {
+        "JWT_PRIVATE_KEY": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()).decode(),
+        "JWT_PUBLIC_KEY": key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+    }
+
+
 @dataclass
 class Process:
     """One process of the suite (an API or a worker); each start is a new incarnation."""
@@ -166,10 +203,9 @@ class Suite:
         self.vhost = f"faults_{self.suffix}"
         self.role = f"faults_{self.suffix}"
         self.workers_per_service = {name: 1 for name in SERVICES} | (workers or {})
-        broker = urlsplit(amqp_url.replace("amqp://", "http://", 1))
-        self.broker_address = (broker.hostname or "127.0.0.1", broker.port or 5672)
-        self.credentials = f"{broker.username or 'guest'}:{broker.password or 'guest'}"
-        self.vhosts = Vhosts(self.broker_address[0], broker.username or "guest", broker.password or "guest")
+        self.broker = Broker.of(amqp_url)
+        self.broker_address = (self.broker.host, self.broker.port)
+        self.vhosts = self.broker.vhosts()
         self.pg_server = normalize_url(pg_server_url)
         self.databases = {name: f"faults_{self.suffix}_{name}" for name in SERVICES}
         self.api_ports = {name: free_port() for name in SERVICES}
@@ -184,13 +220,12 @@ class Suite:
 
     @property
     def direct_amqp_url(self) -> str:
-        host, port = self.broker_address
-        return f"amqp://{self.credentials}@{host}:{port}/{self.vhost}"
+        return self.broker.url(self.vhost)
 
     @property
     def amqp_url(self) -> str:
         """What the suite's processes use: through the proxy."""
-        return f"amqp://{self.credentials}@127.0.0.1:{self.broker_proxy.port}/{self.vhost}"
+        return f"amqp://{self.broker.credentials}@127.0.0.1:{self.broker_proxy.port}/{self.vhost}"
 
     def database_url(self, service: str, *, direct: bool = False) -> str:
         if direct:
@@ -206,13 +241,7 @@ class Suite:
         for name, database in self.databases.items():
             ensure_database(self.pg_server, database)
             self.db_proxies[name] = Proxy((self.pg_server.host or "127.0.0.1", self.pg_server.port or 5432), f"pg-{name}")
-        key = Ed25519PrivateKey.generate()
-        self.keys = {
-            "JWT_PRIVATE_KEY": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()).decode(),
-            "JWT_PUBLIC_KEY": key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-        }
+        self.keys = signing_keys()
         # The operator's order: migrate (as the owner), declare the topology, then start the processes.
         self.cli("migrate", direct=True)
         self.cli("topology", direct=True)
