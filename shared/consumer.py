@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-
 from shared.context import correlated
 from shared.db import utcnow
 from shared.events import Envelope, UndecodableMessage
