@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from bench.profile import sampled
 from shared.bus.amqp import PREFETCH
 from shared.config import Settings
-from shared.db import Database, drop_database, ensure_database, normalize_url
+from shared.db import Database, drop_database, ensure_database, normalize_url, utcnow
 from shared.events import Envelope
 from shared.runtime import Runtime
 from shared.service import Service
@@ -178,11 +178,11 @@ def _pika_consume(url: str, queue: str, count: int, ready, received) -> None:
 
 # The whole path ---------------------------------------------------------------------------
 
+_NO_MIGRATIONS = Path(__file__).parent / "no_migrations"
+
+
 def _service(name: str, handlers: dict) -> Service:
     return Service(name=name, port=0, metadata=KitBase.metadata, migrations=_NO_MIGRATIONS, handlers=handlers)
-
-
-_NO_MIGRATIONS = Path(__file__).parent / "no_migrations"
 
 
 def _handled(event, uow) -> None:
@@ -236,7 +236,7 @@ def whole_path(amqp_url: str, source_url: str, sink_url: str, count: int) -> dic
     source.start()
     ready.wait(60)
     time.sleep(1)  # the source's own start-up (imports, migrations) is not part of the path
-    began = _now()
+    began = utcnow()
     go.set()
     try:
         return _measure(source_url, sink_url, count, began, watch=[sink, source])
@@ -261,7 +261,7 @@ def drain(amqp_url: str, source_url: str, sink_url: str, count: int) -> dict:
     sink.start()
     ready.wait(60)
     relay = spawn.Process(target=_relay, args=(source_url, amqp_url, stop))
-    began = _now()
+    began = utcnow()
     relay.start()
     try:
         return _measure(source_url, sink_url, count, began, watch=[sink, relay], latency=False)
@@ -283,12 +283,6 @@ def _declare(amqp_url: str, sink_url: str) -> None:
     runtime = _runtime("benchsink", sink_url, amqp_url, {EVENT: _handled})
     Worker(runtime).declare()
     runtime.close()
-
-
-def _now():
-    from shared.db import utcnow
-
-    return utcnow()
 
 
 def _measure(source_url: str, sink_url: str, count: int, began, *, watch: list, latency: bool = True) -> dict:

@@ -25,6 +25,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from bench import seed
 from bench.topology import Topology
 from shared.config import SERVICES
 
@@ -36,7 +37,6 @@ FULL = {"clients": [1, 4, 16], "duration_s": 20, "workers": [1, 2, 4], "scaling_
 QUICK = {"clients": [4], "duration_s": 8, "workers": [1, 2], "scaling_clients": 4}
 WARMUP_S = 3  # connection pools, lazy imports and caches filled before the first point
 SETTLE_TIMEOUT_S = 120
-PASSWORD = "bench-password-1234"
 CARD = "4242424242424242"
 DEPOSIT = 50_000_000  # cents per client: thousands of stories of stories.AMOUNT and its client fee
 # Read from services/contracts/sagas.py (approve, record_release) and services/payments/handlers.py (release_escrow).
@@ -88,27 +88,14 @@ def sign_up(topology: Topology, count: int) -> list[dict]:
 
 def _pair(topology: Topology, number: int) -> dict:
     client = _party(topology.url("users"), "client", number)
-    _post(f"{topology.url('payments')}/payments/deposits", client["token"], {"amount": DEPOSIT, "card_number": CARD},
-          key=str(uuid.uuid4()))
+    seed.post(f"{topology.url('payments')}/payments/deposits", client["token"],
+              {"amount": DEPOSIT, "card_number": CARD}, key=str(uuid.uuid4()))
     return {"client": client, "freelancer": _party(topology.url("users"), "freelancer", number)}
 
 
 def _party(users_url: str, role: str, number: int) -> dict:
-    email = f"saga-{role}-{number}@example.com"
-    user = _post(f"{users_url}/users", None, {"email": email, "password": PASSWORD, "name": f"Saga {role} {number}",
-                                             "roles": [role]})
-    token = _post(f"{users_url}/auth/token", None, {"email": email, "password": PASSWORD})["access_token"]
-    return {"id": user["id"], "token": token}
-
-
-def _post(url: str, token: str | None, body: dict, key: str | None = None) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if key:
-        headers["Idempotency-Key"] = key
-    response = requests.post(url, json=body, headers=headers, timeout=30)
-    if not response.ok:
-        raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:500]}")
-    return response.json()
+    login = seed.register(users_url, role, number)
+    return {"id": login["id"], "token": seed.token(users_url, login)}
 
 
 # Load -------------------------------------------------------------------------------------

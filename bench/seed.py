@@ -74,11 +74,11 @@ def seed(users_url: str, jobs_url: str, jobs_database_url: str, *, jobs: int, fr
          tokens: int) -> Seeded:
     """A client with `jobs` open jobs, `freelancers` freelancers, access tokens for the first `tokens` of them."""
     with ThreadPoolExecutor(4) as pool:
-        client = _register(users_url, "client", 0)
-        logins = list(pool.map(lambda i: _register(users_url, "freelancer", i), range(freelancers)))
-        freelancer_tokens = list(pool.map(lambda login: _token(users_url, login), logins[:tokens]))
-    client_token = _token(users_url, client)
-    reference = _post(f"{jobs_url}/jobs", client_token, {
+        client = register(users_url, "client", 0)
+        logins = list(pool.map(lambda i: register(users_url, "freelancer", i), range(freelancers)))
+        freelancer_tokens = list(pool.map(lambda login: token(users_url, login), logins[:tokens]))
+    client_token = token(users_url, client)
+    reference = post(f"{jobs_url}/jobs", client_token, {
         "title": "Migrate our platform", "description": f"A reference job, posted through the API. {MATCH_SENTENCE}",
         "skills": ["Docker", "AWS"], "budget_type": "fixed", "budget_amount": 250000})
     began = time.monotonic()
@@ -89,19 +89,23 @@ def seed(users_url: str, jobs_url: str, jobs_database_url: str, *, jobs: int, fr
                   SEARCH_WORD, matches, round(jobs_seconds, 1))
 
 
-def _register(users_url: str, role: str, number: int) -> dict:
+def register(users_url: str, role: str, number: int) -> dict:
+    """A user made through the API: its `id`, `email` and `password`."""
     email = f"bench-{role}-{number}@example.com"
-    _post(f"{users_url}/users", None, {"email": email, "password": PASSWORD, "name": f"Bench {role} {number}",
-                                       "roles": [role], "country": "FR"})
-    return {"email": email, "password": PASSWORD}
+    user = post(f"{users_url}/users", None, {"email": email, "password": PASSWORD, "name": f"Bench {role} {number}",
+                                             "roles": [role], "country": "FR"})
+    return {"id": user["id"], "email": email, "password": PASSWORD}
 
 
-def _token(users_url: str, login: dict) -> str:
-    return _post(f"{users_url}/auth/token", None, login)["access_token"]
+def token(users_url: str, login: dict) -> str:
+    return post(f"{users_url}/auth/token", None, {"email": login["email"], "password": login["password"]})["access_token"]
 
 
-def _post(url: str, token: str | None, body: dict) -> dict:
+def post(url: str, token: str | None, body: dict, key: str | None = None) -> dict:
+    """POST as `token` (with an Idempotency-Key when given); anything but success stops the bench."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if key:
+        headers["Idempotency-Key"] = key
     response = requests.post(url, json=body, headers=headers, timeout=30)
     if not response.ok:
         raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:500]}")

@@ -3,6 +3,7 @@ vhost and one PostgreSQL database per service of the run's own. No proxies: noth
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -13,7 +14,7 @@ import requests
 from shared.config import SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
 from tests.faults.proxy import free_port
-from tests.faults.suite import Broker, Process, signing_keys
+from tests.faults.suite import Broker, Process, regardless, signing_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "bench-admin-password"
@@ -90,8 +91,6 @@ class Topology:
         self.wait_ready()
 
     def cli(self, *args: str) -> None:
-        import subprocess
-
         done = subprocess.run([sys.executable, "-m", "shared.cli", *args], env=self.env, cwd=self.dir,
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
@@ -143,20 +142,10 @@ class Topology:
     # Tear-down --------------------------------------------------------------------------
 
     def down(self) -> None:
-        for process in [*self.apis.values(), *self.all_workers]:
-            try:
-                process.stop()
-            except Exception:  # noqa: BLE001 - tear everything down regardless
-                pass
-        for database in self.databases.values():
-            try:
-                drop_database(self.pg_server, database)
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            self.vhosts.delete(self.vhost)
-        except Exception:  # noqa: BLE001
-            pass
+        regardless(*(process.stop for process in [*self.apis.values(), *self.all_workers]),
+                   *(lambda database=database: drop_database(self.pg_server, database)
+                     for database in self.databases.values()),
+                   lambda: self.vhosts.delete(self.vhost))
 
 
 def _tree(pid: int) -> list[int]:

@@ -13,6 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -103,6 +104,15 @@ class Broker:
 
     def vhosts(self) -> Vhosts:
         return Vhosts(self.host, self.user, self.password)
+
+
+def regardless(*steps: Callable[[], object]) -> None:
+    """Tear-down: run every step, whatever the ones before it raised."""
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - tear everything down regardless
+            pass
 
 
 def signing_keys() -> dict[str, str]:
@@ -365,24 +375,9 @@ class Suite:
     # Tear-down --------------------------------------------------------------------------
 
     def down(self) -> None:
-        for process in self.processes:
-            try:
-                process.stop()
-            except Exception:  # noqa: BLE001 - tear everything down regardless
-                pass
-        for proxy in [self.broker_proxy, *self.db_proxies.values()]:
-            if proxy is not None:
-                proxy.close()
-        for database in self.databases.values():
-            try:
-                drop_database(self.pg_server, database)
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            self.sql(f"DROP ROLE IF EXISTS {self.role}")
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            self.vhosts.delete(self.vhost)
-        except Exception:  # noqa: BLE001
-            pass
+        regardless(*(process.stop for process in self.processes),
+                   *(proxy.close for proxy in [self.broker_proxy, *self.db_proxies.values()] if proxy is not None),
+                   *(lambda database=database: drop_database(self.pg_server, database)
+                     for database in self.databases.values()),
+                   lambda: self.sql(f"DROP ROLE IF EXISTS {self.role}"),
+                   lambda: self.vhosts.delete(self.vhost))
