@@ -23,6 +23,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY marketplace ./marketplace
 # --no-deps and --no-build-isolation: nothing outside the lock (setuptools and wheel are in it).
 RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && pip check

@@ -182,7 +182,7 @@ _NO_MIGRATIONS = Path(__file__).parent / "no_migrations"
 
 
 def _service(name: str, handlers: dict) -> Service:
-    return Service(name=name, port=0, metadata=KitBase.metadata, migrations=_NO_MIGRATIONS, handlers=handlers)
+    return Service(name=name, metadata=KitBase.metadata, migrations=_NO_MIGRATIONS, handlers=handlers)
 
 
 def _handled(event, uow) -> None:

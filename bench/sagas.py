@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from bench import seed
 from bench.topology import Topology
-from shared.config import SERVICES
+from marketplace.registry import NAMES as SERVICES
 
 HERE = Path(__file__).resolve().parent
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", HERE / ".venv" / "bin" / "python"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from shared.config import SERVICES
+from marketplace.registry import NAMES as SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
 from tests.faults.proxy import free_port
 from tests.faults.suite import Broker, Process, regardless, signing_keys
@@ -68,7 +68,7 @@ class Topology:
             ensure_database(self.pg_server, database)
         self.cli("migrate")
         self.cli("topology")
-        me = [sys.executable, "-m", "shared.cli"]
+        me = [sys.executable, "-m", "marketplace.cli"]
         for name in SERVICES:
             self.apis[name] = Process(f"{name}-api", [*me, "api", name, "--host", "127.0.0.1", "--port",
                                                       str(self.api_ports[name]), "--workers", str(self.api_workers),
@@ -79,7 +79,7 @@ class Topology:
 
     def scale(self, workers: int) -> None:
         """Run `workers` worker processes per service (stopping or starting the difference)."""
-        me = [sys.executable, "-m", "shared.cli"]
+        me = [sys.executable, "-m", "marketplace.cli"]
         for name in SERVICES:
             running = self.workers.setdefault(name, [])
             while len(running) > workers:
@@ -91,7 +91,7 @@ class Topology:
         self.wait_ready()
 
     def cli(self, *args: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "shared.cli", *args], env=self.env, cwd=self.dir,
+        done = subprocess.run([sys.executable, "-m", "marketplace.cli", *args], env=self.env, cwd=self.dir,
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"marketplace {' '.join(args)} failed: {done.stdout}{done.stderr}")

@@ -9,10 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
-SERVICES = ("users", "jobs", "contracts", "payments", "reviews")
-PORTS = {"gateway": 8000, "users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005}
+from shared.db import normalize_url
+
 EMBEDDED_BUS = "memory://"
 
+_OWN_DATABASE = "DATABASE_URL_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -92,10 +93,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        # Every `DATABASE_URL_<NAME>` is kept, for whichever service is called NAME: the kit has no list.
         urls = {
-            name: env[f"DATABASE_URL_{name.upper()}"]
-            for name in SERVICES
-            if env.get(f"DATABASE_URL_{name.upper()}")
+            key[len(_OWN_DATABASE):].lower(): value
+            for key, value in env.items()
+            if key.startswith(_OWN_DATABASE) and len(key) > len(_OWN_DATABASE) and value
         }
         delays = tuple(
             parse_duration(part, "RETRY_DELAYS")
@@ -140,10 +142,19 @@ class Settings:
         return not self.amqp_url.startswith(("amqp://", "amqps://", "pyamqp://"))
 
     def database_url(self, service: str) -> str:
+        """The service's database: `DATABASE_URL_<SERVICE>`, else `marketplace_<service>` on the server
+        of `DATABASE_URL`, else a SQLite file under `VAR_DIR`. Only computed: nothing is created here
+        (`server_database` names what `migrate`, `stack` and `dev` create when it is missing)."""
         if service in self.database_urls:
             return self.database_urls[service]
-        if self.database_server_url:
-            from shared.db import database_on_server
-
-            return database_on_server(self.database_server_url, f"marketplace_{service}")
+        name = self.server_database(service)
+        if name is not None:
+            return normalize_url(self.database_server_url).set(database=name).render_as_string(hide_password=False)
         return f"sqlite:///{(self.var_dir / f'{service}.sqlite').resolve()}"
+
+    def server_database(self, service: str) -> str | None:
+        """The database the service uses on `DATABASE_URL`'s server, or None when it has its own URL
+        or lives in SQLite."""
+        if service in self.database_urls or not self.database_server_url:
+            return None
+        return f"marketplace_{service}"

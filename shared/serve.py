@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
@@ -41,13 +42,12 @@ def share_metrics_between_processes() -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
 
 
+def serve(factory: Callable[[], Any], host: str, port: int, workers: int, threads: int) -> None:
+    """Run the WSGI app `factory()` builds under gunicorn until it is stopped."""
+    _Gunicorn(factory, _options(host, port, workers, threads)).run()
+
+
 def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     from shared.http import create_app
 
-    _Gunicorn(lambda: create_app(service, settings), _options(host, port, workers, threads)).run()
-
-
-def serve_gateway(host: str, port: int, workers: int) -> None:
-    from shared.gateway import create_proxy_app
-
-    _Gunicorn(create_proxy_app, _options(host, port, workers, 8)).run()
+    serve(lambda: create_app(service, settings), host, port, workers, threads)

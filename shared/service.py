@@ -11,7 +11,6 @@ from sqlalchemy import MetaData
 @dataclass(frozen=True)
 class Service:
     name: str
-    port: int
     metadata: MetaData
     migrations: Path
     blueprints: Sequence[Any] = ()

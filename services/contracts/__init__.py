@@ -6,11 +6,11 @@ from pathlib import Path
 from services.contracts.api import contracts
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
-from shared.config import PORTS, Settings
+from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
-    name="contracts", port=PORTS["contracts"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(contracts,), handlers=HANDLERS, timers=TIMERS,
     title="Contracts and milestones; owns the hiring, escrow funding, release and refund sagas.",
 )

@@ -6,11 +6,11 @@ from pathlib import Path
 from services.jobs.api import jobs, proposals
 from services.jobs.handlers import HANDLERS
 from services.jobs.models import Base
-from shared.config import PORTS, Settings
+from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
-    name="jobs", port=PORTS["jobs"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    name="jobs", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(jobs, proposals), handlers=HANDLERS,
     title="Job postings, their search, proposals; starts the Hiring saga.",
 )

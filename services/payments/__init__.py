@@ -6,11 +6,11 @@ from pathlib import Path
 from services.payments.api import payments
 from services.payments.handlers import HANDLERS, TIMERS
 from services.payments.models import Base
-from shared.config import PORTS, Settings
+from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
-    name="payments", port=PORTS["payments"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    name="payments", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(payments,), handlers=HANDLERS, timers=TIMERS,
     title="The ledger: deposits, milestone escrow, releases, refunds and payouts, in integer cents.",
 )

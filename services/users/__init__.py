@@ -5,7 +5,7 @@ from pathlib import Path
 
 from services.users.api import auth, users
 from services.users.models import Base
-from shared.config import PORTS, Settings
+from shared.config import Settings
 from shared.service import Service
 
 
@@ -19,7 +19,7 @@ def ensure_admin_from_env(runtime) -> None:
 
 
 SERVICE = Service(
-    name="users", port=PORTS["users"], metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
+    name="users", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(users, auth), on_start=ensure_admin_from_env,
     title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
 )

@@ -6,7 +6,7 @@ interpolates the `${...}` as compose does (secrets made up for the run), maps th
 hostnames to the local servers (`rabbitmq` -> the local RabbitMQ with the broker users of the
 committed definitions imported into a fresh vhost; `postgres` -> the local PostgreSQL with the
 databases and roles made by deploy/postgres/init-databases.sh; `<service>-api` -> 127.0.0.1),
-adds the image's ENV, and runs `python -m shared.cli <command>`. Only two things differ from the
+adds the image's ENV, and runs `python -m marketplace.cli <command>`. Only two things differ from the
 containers: each worker's METRICS_PORT (9100 in every container) gets a free port of its own, and
 VAR_DIR is a temporary folder. The one-shots must succeed; then every API must answer /ready,
 every worker must consume its queue with its own broker user, and a request through the gateway
@@ -121,7 +121,7 @@ def processes(tmp_path):
 
     def start(name: str, command: list[str], env: dict) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed after the process, in teardown
-        process = subprocess.Popen([sys.executable, "-m", "shared.cli", *command], cwd=ROOT, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "marketplace.cli", *command], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         started.append((name, process, log))
         return process

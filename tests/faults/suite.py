@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.config import SERVICES, Settings
+from marketplace.registry import NAMES as SERVICES
+from shared.config import Settings
 from shared.db import drop_database, ensure_database, normalize_url
 from shared.dlq import AmqpDeadLetters
 from tests.faults.proxy import Proxy, free_port
@@ -258,7 +259,7 @@ class Suite:
         for name in SERVICES:
             self.sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {self.role}; "
                      f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {self.role}", database=name)
-        me = [sys.executable, "-m", "shared.cli"]
+        me = [sys.executable, "-m", "marketplace.cli"]
         for name in SERVICES:
             self.apis[name] = Process(f"{name}-api", [*me, "api", name, "--host", "127.0.0.1", "--port",
                                                       str(self.api_ports[name]), "--workers", "1"], self.dir)
@@ -288,7 +289,7 @@ class Suite:
         if direct:
             env.update({f"DATABASE_URL_{name.upper()}": self.database_url(name, direct=True) for name in SERVICES},
                        AMQP_URL=self.direct_amqp_url)
-        done = subprocess.run([sys.executable, "-m", "shared.cli", *args], env=env, cwd=self.dir,
+        done = subprocess.run([sys.executable, "-m", "marketplace.cli", *args], env=env, cwd=self.dir,
                               capture_output=True, text=True, timeout=120)
         if check:
             assert done.returncode == 0, f"marketplace {' '.join(args)}: {done.stdout}{done.stderr}"

@@ -13,8 +13,8 @@ import uuid
 import pytest
 import requests
 
-import services
-from shared.config import SERVICES
+from marketplace import registry
+from marketplace.registry import NAMES as SERVICES
 from tests.faults.stories import BANK, plan
 from tests.faults.verdict import judge
 from tests.support import eventually
@@ -37,7 +37,7 @@ def assert_clean(report) -> None:
 
 def consumed_copies(bus) -> int:
     """How many deliveries of a copy the services' queues got: one per consuming service of each event."""
-    consumers = [found.handlers for found in services.available().values()]
+    consumers = [found.handlers for found in registry.available().values()]
     return sum(sum(event["type"] in handlers for handlers in consumers) for event in bus.events.values())
 
 

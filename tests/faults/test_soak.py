@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shared.config import SERVICES
+from marketplace.registry import NAMES as SERVICES
 from tests.faults.stories import plan
 from tests.faults.test_faults import assert_clean, set_up, settle
 from tests.faults.verdict import judge

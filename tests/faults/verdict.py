@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from shared.config import SERVICES
+from marketplace.registry import NAMES as SERVICES
 from tests.faults.bus import BusObserver
 from tests.faults.stories import Driver, Story
 from tests.faults.suite import Suite

@@ -141,7 +141,7 @@ class Kit:
         self.workers: list[Worker] = []
 
     def service(self, *, handlers: dict | None = None, timers: dict | None = None, name: str | None = None) -> Service:
-        service = Service(name=name or unique("kit"), port=0, metadata=KitBase.metadata, migrations=self.migrations,
+        service = Service(name=name or unique("kit"), metadata=KitBase.metadata, migrations=self.migrations,
                           handlers=dict(handlers or {}), timers=dict(timers or {}))
         if self._on_service:
             self._on_service(service)

@@ -11,7 +11,7 @@ import pytest
 def marketplace(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=environment, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "marketplace.cli", *args], env=environment, cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from shared.config import PORTS, SERVICES
+from marketplace.registry import NAMES as SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
-from tests.platform.test_dev import GATEWAY, answers, port_free
+from tests.platform.test_dev import GATEWAY, PORTS, answers, port_free
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ STEPS = ("register", "deposit", "post", "propose", "hire", "fund", "accept", "su
 def start(argv: list[str], folder, env: dict) -> subprocess.Popen:
     busy = [port for port in PORTS.values() if not port_free(port)]
     assert not busy, f"ports {busy} are taken; stop whatever listens there"
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", *argv], cwd=folder, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "marketplace.cli", *argv], cwd=folder, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ready = [f"http://127.0.0.1:{PORTS[name]}/ready" for name in SERVICES] + [f"{GATEWAY}/health"]
     eventually(lambda: all(answers(url) for url in ready) or process.poll() is not None, timeout=120)
@@ -41,7 +41,7 @@ def stop(process: subprocess.Popen) -> int:
 
 
 def tell_the_story(env: dict, folder) -> str:
-    told = subprocess.run([sys.executable, "-m", "shared.cli", "demo", "--hold-wait", "30"], cwd=folder, env=env,
+    told = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--hold-wait", "30"], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=240)
     assert told.returncode == 0, told.stdout + told.stderr
     for step in STEPS:

@@ -11,10 +11,11 @@ import uuid
 import pytest
 import requests
 
-from shared.config import PORTS
+from marketplace.registry import ports
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow
+PORTS = ports()
 GATEWAY = f"http://127.0.0.1:{PORTS['gateway']}"
 
 
@@ -40,7 +41,7 @@ class DevProcess:
     def start(self) -> None:
         busy = [port for port in PORTS.values() if not port_free(port)]
         assert not busy, f"ports {busy} are taken; stop whatever listens there"
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "dev"], cwd=self.folder, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", "marketplace.cli", "dev"], cwd=self.folder, env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         eventually(lambda: answers(f"{GATEWAY}/health") or self.process.poll() is not None, timeout=60)
         assert self.process.poll() is None, self.process.stdout.read()

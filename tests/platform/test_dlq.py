@@ -30,7 +30,7 @@ class Flaky:
 
 
 def toy_service(handler) -> Service:
-    return Service(name=f"dlq{uuid.uuid4().hex[:8]}", port=0, metadata=KitBase.metadata,
+    return Service(name=f"dlq{uuid.uuid4().hex[:8]}", metadata=KitBase.metadata,
                    migrations=Path(__file__).parent / "no_migrations", handlers={"users.user.registered": handler})
 
 

@@ -45,7 +45,7 @@ def charge(body):
     return charges[-1], 201, {"Location": f"/charges/{charges[-1]['id']}"}
 
 
-SERVICE = Service(name="toy", port=0, metadata=KitBase.metadata, migrations=Path(__file__).parent / "no_migrations",
+SERVICE = Service(name="toy", metadata=KitBase.metadata, migrations=Path(__file__).parent / "no_migrations",
                   blueprints=(blp,))
 
 

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import pytest
 
-import services
+from marketplace import registry
 from shared.http import create_app
 
 
-@pytest.mark.parametrize("name", list(services.available()))
+@pytest.mark.parametrize("name", list(registry.available()))
 class TestOpenApi:
     def test_errors_are_documented_as_problem_json(self, name, settings):
-        spec = create_app(services.get(name), settings, migrate=True).test_client().get("/openapi.json").get_json()
+        spec = create_app(registry.get(name), settings, migrate=True).test_client().get("/openapi.json").get_json()
         error = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
         assert list(error) == ["application/problem+json"]
         assert {"type", "title", "status", "detail", "errors"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
 
     def test_every_route_but_the_operational_ones_is_documented(self, name, settings):
-        app = create_app(services.get(name), settings, migrate=True)
+        app = create_app(registry.get(name), settings, migrate=True)
         documented = set(app.test_client().get("/openapi.json").get_json()["paths"])
         routes = {rule.rule.replace("<uuid:", "{").replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
         operational = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/{path:filename}"}

@@ -10,9 +10,8 @@ import uuid
 import pytest
 import requests
 
-from shared.config import PORTS
 from shared.db import drop_database
-from tests.platform.test_dev import GATEWAY, answers, port_free
+from tests.platform.test_dev import GATEWAY, PORTS, answers, port_free
 from tests.support import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.amqp, pytest.mark.postgres]
@@ -28,7 +27,7 @@ def stack(tmp_path, amqp_url, pg_server_url):
     ensure_database(normalize_url(pg_server_url), f"stack_users_{suffix}")
     busy = [port for port in PORTS.values() if not port_free(port)]
     assert not busy, f"ports {busy} are taken; stop whatever listens there"
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "stack", "--workers", "2", "--api-workers", "1"],
+    process = subprocess.Popen([sys.executable, "-m", "marketplace.cli", "stack", "--workers", "2", "--api-workers", "1"],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     yield process
     if process.poll() is None:
@@ -60,7 +59,7 @@ class TestStack:
 
     def test_exits_non_zero_when_a_child_dies(self, stack):
         eventually(lambda: answers(f"http://127.0.0.1:{PORTS['users']}/ready") or stack.poll() is not None, timeout=90)
-        worker = subprocess.run(["pgrep", "-P", str(stack.pid), "-f", "shared.cli worker users"],
+        worker = subprocess.run(["pgrep", "-P", str(stack.pid), "-f", "marketplace.cli worker users"],
                                 capture_output=True, text=True)
         pids = [int(pid) for pid in worker.stdout.split()]
         assert pids, "no worker process found"

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+from marketplace import registry
+from marketplace.databases import create_missing
+from shared.bus.amqp import declare_all
 from shared.config import ConfigError, Settings
 from shared.db import Database, migrate
 
@@ -21,13 +25,13 @@ def check(settings: Settings, services: dict) -> None:
                               "(a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
 
 
-def commands(services: dict, workers: int, api_workers: int) -> list[tuple[str, list[str]]]:
-    me = [sys.executable, "-m", "shared.cli"]
+def commands(services: dict, workers: int, api_workers: int, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
+    me = [sys.executable, "-m", "marketplace.cli"]
     plan = []
     for name in services:
-        plan.append((f"{name}-api", [*me, "api", name, "--workers", str(api_workers)]))
+        plan.append((f"{name}-api", [*me, "api", name, "--port", str(ports[name]), "--workers", str(api_workers)]))
         plan += [(f"{name}-worker-{i + 1}", [*me, "worker", name]) for i in range(workers)]
-    plan.append(("gateway", [*me, "gateway"]))
+    plan.append((registry.GATEWAY, [*me, "gateway", "--port", str(ports[registry.GATEWAY])]))
     return plan
 
 
@@ -40,10 +44,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def run(settings: Settings, services: dict, workers: int, api_workers: int) -> int:
-    from shared.bus.amqp import declare_all
-
+def run(settings: Settings, services: dict, workers: int, api_workers: int, ports: dict[str, int] | None = None) -> int:
+    ports = registry.ports() if ports is None else ports
     check(settings, services)
+    create_missing(settings, services)
     for name, service in services.items():
         database = Database(settings.database_url(name))
         migrate(database, service.migrations)
@@ -53,8 +57,10 @@ def run(settings: Settings, services: dict, workers: int, api_workers: int) -> i
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    children = {label: subprocess.Popen(argv, preexec_fn=_die_with_parent)
-                for label, argv in commands(services, workers, api_workers)}
+    # The children see the same ports (the gateway's targets default to them), whatever chose them.
+    env = {**os.environ, **registry.port_variables(ports)}
+    children = {label: subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+                for label, argv in commands(services, workers, api_workers, ports)}
     print(f"stack: started {', '.join(children)}", flush=True)
     failed = None
     while not stop.wait(0.5):

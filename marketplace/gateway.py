@@ -1,16 +1,17 @@
-"""The gateway on port 8000: routes by the first path segment to the service that owns it."""
+"""The gateway (port 8000 by default): routes by the first path segment to the service that owns it."""
 from __future__ import annotations
 
 import json
 import os
+from typing import Mapping
 
 from werkzeug.middleware.http_proxy import ProxyMiddleware
 
-from shared.config import PORTS
+from marketplace import registry
+from shared.serve import serve as serve_app
 
 # Routing: every public path is unique across services, so its first segment names the owner.
-ROUTES = {"users": "users", "auth": "users", "jobs": "jobs", "contracts": "contracts",
-          "payments": "payments", "reviews": "reviews"}
+ROUTES = registry.ROUTES
 
 
 def _not_routed(environ, start_response):
@@ -47,12 +48,18 @@ class _SegmentProxy(ProxyMiddleware):
         return self.app(environ, start_response)
 
 
-def proxy(targets: dict[str, str] | None = None):
+def targets(ports: Mapping[str, int] | None = None) -> dict[str, str]:
+    """Each service's `GATEWAY_<SERVICE>_URL`, else its port on this machine."""
+    ports = registry.ports() if ports is None else ports
+    return {entry.name: os.environ.get(f"GATEWAY_{entry.name.upper()}_URL", f"http://127.0.0.1:{ports[entry.name]}")
+            for entry in registry.ENTRIES}
+
+
+def proxy(chosen: dict[str, str] | None = None):
     """The gateway in front of separate processes: one target per service."""
-    targets = targets or {name: os.environ.get(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{PORTS[name]}")
-                          for name in set(ROUTES.values())}
+    chosen = chosen or targets()
     return _SegmentProxy(_not_routed, {
-        f"/{segment}/": {"target": targets[service], "host": "<auto>"}
+        f"/{segment}/": {"target": chosen[service], "host": "<auto>"}
         for segment, service in ROUTES.items()
     }, timeout=60)
 
@@ -60,3 +67,8 @@ def proxy(targets: dict[str, str] | None = None):
 def create_proxy_app():
     """Gunicorn entry point for the gateway of `stack` and docker compose."""
     return proxy()
+
+
+def serve(host: str, port: int, workers: int, ports: Mapping[str, int] | None = None) -> None:
+    """The proxying gateway under gunicorn."""
+    serve_app(lambda: proxy(targets(ports)), host, port, workers, 8)

@@ -7,8 +7,9 @@ import threading
 
 from werkzeug.serving import make_server
 
-from shared import gateway
-from shared.config import PORTS, Settings
+from marketplace import gateway, registry
+from marketplace.databases import create_missing
+from shared.config import Settings
 from shared.http import create_app
 from shared.runtime import Runtime
 from shared.worker import Worker
@@ -17,17 +18,19 @@ log = logging.getLogger(__name__)
 
 
 class Marketplace:
-    """Every available service's API on its own port, the gateway on 8000, workers in threads."""
+    """Every available service's API on its own port, the gateway in front, workers in threads."""
 
-    def __init__(self, settings: Settings, services: dict, host: str = "127.0.0.1"):
+    def __init__(self, settings: Settings, services: dict, host: str = "127.0.0.1", ports: dict | None = None):
         self.settings = settings
+        self.ports = registry.ports() if ports is None else ports
+        create_missing(settings, services)
         self.runtimes = {name: Runtime(service, settings) for name, service in services.items()}
         for runtime in self.runtimes.values():
             runtime.migrate()
         self.apps = {name: create_app(runtime.service, settings, runtime=runtime) for name, runtime in self.runtimes.items()}
         self.workers = [Worker(runtime) for runtime in self.runtimes.values()]
-        servers = {name: (PORTS[name], app) for name, app in self.apps.items()}
-        servers["gateway"] = (PORTS["gateway"], gateway.in_process(self.apps))
+        servers = {name: (self.ports[name], app) for name, app in self.apps.items()}
+        servers[registry.GATEWAY] = (self.ports[registry.GATEWAY], gateway.in_process(self.apps))
         self.servers = {name: make_server(host, port, app, threaded=True) for name, (port, app) in servers.items()}
         self._threads: list[threading.Thread] = []
 
@@ -53,13 +56,13 @@ class Marketplace:
             runtime.close()
 
 
-def run(settings: Settings, services: dict, host: str) -> None:
+def run(settings: Settings, services: dict, host: str, ports: dict | None = None) -> None:
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
-    marketplace = Marketplace(settings, services, host).start()
-    print(f"Marketplace is up: gateway http://{host}:{PORTS['gateway']}  ", end="")
-    print("  ".join(f"{name} :{PORTS[name]}" for name in services), flush=True)
+    marketplace = Marketplace(settings, services, host, ports).start()
+    print(f"Marketplace is up: gateway http://{host}:{marketplace.ports[registry.GATEWAY]}  ", end="")
+    print("  ".join(f"{name} :{marketplace.ports[name]}" for name in services), flush=True)
     print(f"Data under {settings.var_dir.resolve()}; Ctrl-C stops.", flush=True)
     done.wait()
     print("Stopping…", flush=True)

@@ -1,0 +1,27 @@
+"""`marketplace`: the operator's command for running, migrating and inspecting the suite."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from marketplace.cli import admin, ops, run
+from shared.config import ConfigError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Marketplace: a freelance marketplace of five services coordinating sagas over RabbitMQ."""
+
+
+for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.demo,
+                ops.migrate, ops.topology, ops.dlq, admin.create_admin):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=True)
+    except ConfigError as error:
+        click.echo(f"marketplace: configuration error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,99 @@
+"""Running it: everything in one process, the real topology as processes, or one piece of it."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from marketplace import registry
+from marketplace.cli.common import SERVICE, refuse_embedded, services, settings
+
+PORT_BASE = click.option("--port-base", type=click.IntRange(1, 65535), metavar="N",
+                         help="Gateway on N, the services on N+1, N+2, … (default: MARKETPLACE_PORT_<SERVICE>, "
+                              "else 8000 and 8001-8005).")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@PORT_BASE
+def dev(host: str, port_base: int | None) -> None:
+    """Everything in one process: APIs on 8001-8005, gateway on 8000, workers, SQLite under var/."""
+    from marketplace import dev as runner
+
+    runner.run(settings(), services(), host, registry.ports(base=port_base))
+
+
+@click.command()
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), help="Workers per service.")
+@click.option("--api-workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Gunicorn processes per API.")
+@PORT_BASE
+def stack(workers: int, api_workers: int, port_base: int | None) -> None:
+    """The real topology as local processes: gunicorn APIs, workers and the gateway."""
+    from marketplace import stack as runner
+
+    sys.exit(runner.run(settings(), services(), workers, api_workers, registry.ports(base=port_base)))
+
+
+@click.command()
+@SERVICE
+@click.option("--port", type=int, help="Port (default: the service's own, MARKETPLACE_PORT_<SERVICE>).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="API_WORKERS",
+              help="Gunicorn processes (or API_WORKERS).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), envvar="API_THREADS",
+              help="Threads per process (or API_THREADS).")
+def api(service: str, port: int | None, host: str, workers: int, threads: int) -> None:
+    """One service's API under gunicorn."""
+    from shared.serve import serve_api, share_metrics_between_processes
+
+    found = settings()
+    refuse_embedded(found, "api")
+    port = port or registry.ports()[service]
+    if workers > 1:
+        share_metrics_between_processes()
+    serve_api(services(service)[service], found, host, port, workers, threads)
+
+
+@click.command()
+@SERVICE
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=0, envvar="METRICS_PORT", show_default=True,
+              help="Serve this worker's Prometheus metrics on this port (0: off).")
+def worker(service: str, metrics_port: int) -> None:
+    """One service's consumer, outbox relay and timers; start as many as you like."""
+    from shared.worker import build_worker
+
+    found = settings()
+    refuse_embedded(found, "worker")
+    built = build_worker(services(service)[service], found)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, registry=built.runtime.metrics.registry)
+    built.run_forever()
+
+
+@click.command()
+@click.option("--port", type=int, help="Port (default: MARKETPLACE_PORT_GATEWAY, else 8000).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="GATEWAY_WORKERS",
+              help="Gunicorn processes (or GATEWAY_WORKERS).")
+def gateway(port: int | None, host: str, workers: int) -> None:
+    """The gateway that routes by path to each service (targets from GATEWAY_<SERVICE>_URL)."""
+    from marketplace.gateway import serve
+
+    settings()
+    ports = registry.ports()
+    serve(host, port or ports[registry.GATEWAY], workers, ports)
+
+
+@click.command()
+@click.option("--hold-wait", default=30.0, show_default=True,
+              help="Seconds to wait for the payout hold to end (start the marketplace with a short PAYOUT_HOLD).")
+def demo(hold_wait: float) -> None:
+    """Play one complete story against MARKETPLACE_URL and print each step."""
+    from marketplace import demo as story
+
+    found = settings()
+    click.echo(f"Marketplace at {found.marketplace_url}")
+    story.run(found.marketplace_url, hold_wait)
