@@ -182,7 +182,7 @@ def test_every_compose_service_starts_locally_as_compose_runs_it(broker, databas
     assert not pending, "not ready: " + ", ".join(f"{n}\n{processes.log(n)}" for n in pending)
 
     # Every worker of a service that handles events consumes its own queue with its own broker user.
-    from services import available
+    from marketplace.registry import available
 
     expected = {f"{name}.events" for name, service in available().items() if service.handlers}
     assert expected

@@ -123,7 +123,7 @@ def test_on_a_real_broker_each_service_user_can_run_its_service_and_nothing_more
     from amqp.exceptions import AccessRefused
     from kombu import Connection, Producer, Queue
 
-    from services import available
+    from marketplace.registry import available
     from shared.bus.amqp import AmqpBus, declare_all
 
     found = available()
