@@ -45,7 +45,7 @@ def application_metrics() -> set[str]:
     """Every series name shared/metrics.py exposes (a counter's `_total`, a histogram's parts)."""
     from shared.metrics import Metrics
 
-    names = set()
+    names: set[str] = set()
     for family in Metrics("alerts-test").registry.collect():
         if family.type == "counter":
             names.add(family.name + "_total")
@@ -85,7 +85,8 @@ def dashboard_targets() -> list[tuple[dict, dict]]:
 
 def readme_anchors(markdown: str) -> set[str]:
     """The anchors GitHub gives the headings of a Markdown file (outside its code blocks)."""
-    anchors, fenced = set(), False
+    anchors: set[str] = set()
+    fenced = False
     for line in markdown.splitlines():
         if line.startswith("```"):
             fenced = not fenced
@@ -168,7 +169,7 @@ def test_the_metric_name_reader_reads_promql():
 
 def test_the_rules_name_only_metrics_that_exist():
     known = application_metrics() | RABBITMQ_METRICS | {"up"}
-    used = set()
+    used: set[str] = set()
     for rule in rules():
         names, patterns = metric_names(rule["expr"])
         assert names or patterns, rule["alert"]
@@ -291,7 +292,7 @@ def test_the_dashboard_is_grafana_json_with_a_datasource_variable():
 
 
 def test_the_dashboard_shows_what_the_brief_of_each_row_promises():
-    used = set()
+    used: set[str] = set()
     for _, target in dashboard_targets():
         used |= metric_names(target["expr"])[0]
     assert {"http_requests_total", "http_request_duration_seconds_bucket", "events_consumed_total",
@@ -309,7 +310,7 @@ def test_the_dashboard_queries_name_only_metrics_that_exist():
 
 def test_the_dashboard_queries_are_valid_promql(promtool, tmp_path):
     """Each query, its Grafana variables filled in, checked by promtool as a recording rule."""
-    records = []
+    records: list[dict] = []
     for panel, target in dashboard_targets():
         expr = (target["expr"].replace("$__rate_interval", "5m").replace("$__range", "1h")
                 .replace("${service}", ".+").replace("$service", ".+"))
