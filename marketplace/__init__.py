@@ -1,0 +1,1 @@
+"""The Marketplace application: which services exist and how they are put together."""
