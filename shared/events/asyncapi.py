@@ -64,13 +64,18 @@ def channel_id(type_: str, version: int | str) -> str:
 def data_schema(schema: type[Schema]) -> JsonSchema:
     """A marshmallow schema as JSON Schema (draft 7): nested schemas inlined, `allow_none` as a `null` type."""
     # OpenAPI 3.1's dialect is JSON Schema's own: a nullable field is `type: [..., "null"]`, not `nullable`.
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda nested: None)
+    plugin = MarshmallowPlugin(schema_name_resolver=_inline)
     APISpec("events", "1", openapi_version="3.1.0", plugins=[plugin])
     converter = plugin.converter
     assert converter is not None
     # Not map_to_openapi_type: it edits apispec's module-wide table, which the HTTP specs share.
     converter.field_mapping = {**converter.field_mapping, Id: ("string", "uuid")}
     return converter.schema2jsonschema(schema)
+
+
+def _inline(nested: type[Schema]) -> Any:
+    """No name for a nested schema: apispec then writes it out in place, so each event's schema stands alone."""
+    return None
 
 
 def event_schemas(catalog: Catalog) -> dict[str, dict[str, JsonSchema]]:
@@ -104,7 +109,7 @@ def build_document(catalog: Catalog, subscriptions: Mapping[str, Sequence[str]],
         for number, schema in versions.items():
             key = channel_id(type_, number)
             schemas[key] = schema
-            messages[key] = _message(type_, int(number), producer, key)
+            messages[key] = _message(type_, int(number), producer, key, catalog[(type_, int(number))].__doc__)
             channels[key] = _channel(type_, key, producer, receivers)
             operations[f"{producer}.send.{key}"] = _operation("send", producer, key, (
                 f"Written to the outbox of {producer} in the transaction of the change it reports, published after "
@@ -152,10 +157,11 @@ def _channel(type_: str, key: str, producer: str, receivers: Sequence[str]) -> d
     }
 
 
-def _message(type_: str, version: int, producer: str, key: str) -> dict[str, Any]:
+def _message(type_: str, version: int, producer: str, key: str, doc: str | None) -> dict[str, Any]:
     return {
         "name": type_,
         "title": f"{type_} (version {version})",
+        **({"summary": " ".join(doc.split())} if doc else {}),
         "traits": [{"$ref": "#/components/messageTraits/envelope"}],
         "payload": {"allOf": [
             {"$ref": "#/components/schemas/Envelope"},
@@ -179,7 +185,8 @@ def _envelope_trait() -> dict[str, Any]:
             "`correlation_id` = its `correlation_id`. Readers are tolerant: unknown fields in `data` are ignored."),
         "contentType": "application/json",
         "headers": HEADERS,
-        "correlationId": {"description": "The saga the event belongs to.", "location": "$message.payload#/correlation_id"},
+        "correlationId": {"description": "The saga the event belongs to.",
+                          "location": "$message.payload#/correlation_id"},
         "bindings": {"amqp": {"contentEncoding": "utf-8", "bindingVersion": AMQP_BINDING}},
     }
 

@@ -92,7 +92,8 @@ class TestCompatibility:
 
 class TestCommand:
     def test_writes_yaml_to_standard_output_by_default(self, document):
-        environment = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
+        unset = ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")
+        environment = {k: v for k, v in os.environ.items() if k not in unset}
         result = subprocess.run([sys.executable, "-m", "shared.cli", "asyncapi"], env=environment,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr

@@ -39,6 +39,9 @@ class OrderPlacedV2(OrderPlaced):
 
 
 class OrderShipped(EventSchema):
+    """The parcel left the
+    warehouse."""
+
     order_id = Id(required=True)
     on = Day(required=True)
 
@@ -163,6 +166,11 @@ class TestDocument:
         receive = document["operations"]["mail.receive.shop.order.shipped.v1"]
         assert "`mail.events`" in receive["description"] and "`mail.dead`" in receive["description"]
 
+    def test_a_schema_docstring_is_the_message_summary(self, document):
+        messages = document["components"]["messages"]
+        assert messages["shop.order.shipped.v1"]["summary"] == "The parcel left the warehouse."
+        assert "summary" not in messages["shop.order.placed.v1"]
+
     def test_an_event_nobody_receives_is_still_published(self, document):
         assert "no service" in document["channels"]["stock.item.counted.v1"]["summary"]
 
@@ -236,7 +244,8 @@ class TestBreakingChanges:
         ("narrower bound", snapshot(order_id=ID, total={"type": "integer", "minimum": 1}, channel=CHANNEL,
                                     lines=LINES, note_opt={"type": ["string", "null"]}),
          "field `total` narrowed its minimum from 0 to 1"),
-        ("nested field retyped", snapshot(order_id=ID, total=AMOUNT, channel=CHANNEL, note_opt={"type": ["string", "null"]},
+        ("nested field retyped", snapshot(order_id=ID, total=AMOUNT, channel=CHANNEL,
+                                          note_opt={"type": ["string", "null"]},
                                           lines={**LINES, "items": {**LINES["items"], "properties": {"sku": ID}}}),
          "field `lines[].sku` changed format from none to uuid"),
         ("version removed", {"shop.order.placed": {"2": BEFORE["shop.order.placed"]["1"]}},
