@@ -22,8 +22,9 @@ FORMATS = ("yaml", "json")
 DESCRIPTION = (
     "The events Marketplace's services exchange over RabbitMQ: one durable topic exchange, `marketplace.events`, "
     "routing key = event type; each consuming service reads its own queue `<service>.events`, and "
-    "`marketplace.audit` (bound to `#`) keeps recent traffic. Within a version, fields are only ever added "
-    "(optional); a breaking change is a new version.")
+    "`marketplace.audit` (bound to `#`) keeps recent traffic. An envelope's `correlation_id` is the contract id "
+    "for every event of a contract's sagas and the payout id for a payout's. Within a version, fields are only "
+    "ever added (optional); a breaking change is a new version.")
 SERVERS = {"rabbitmq": {
     "host": "{host}",
     "protocol": "amqp",

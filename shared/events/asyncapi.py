@@ -2,7 +2,7 @@
 
 The kit knows no application: callers pass the catalog (`{(type, version): Schema}`) and what each
 service subscribes to (`{service: [type, ...]}`). An event's producer is its type's first segment
-(`payments.escrow.funded` is sent by `payments`), as every event type is named.
+(`shop.order.placed` is sent by `shop`), as every event type is named.
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ ENVELOPE: JsonSchema = {
         "version": {"type": "integer", "minimum": 1, "description": "Schema version of `data` for this type."},
         "producer": {"type": "string", "description": "The service that sent the event."},
         "correlation_id": {"type": "string", "description": (
-            "The saga's id: the contract id for every event of a contract's sagas, the payout id for a payout, "
-            "else the HTTP request's X-Correlation-ID.")},
+            "The saga's id, the same on every event of one saga; else the HTTP request's X-Correlation-ID.")},
         "causation_id": {"type": ["string", "null"],
                          "description": "Id of the event or HTTP request that caused this one."},
         "occurred_at": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC, with a `Z`."},
