@@ -250,7 +250,10 @@ def asyncapi(output: Path | None, format_: str | None, snapshot: Path | None, ac
                 + "\nPublish the change as a new event version instead (or pass --accept-breaking).") from None
         click.echo(f"recorded the schemas of {len(catalog.CATALOG)} event versions in {snapshot}")
         return
-    text = catalog.render(catalog.document(), format_ or catalog.format_for(output))
+    try:
+        text = catalog.render(catalog.document(), format_ or catalog.format_for(output))
+    except catalog.Unavailable as error:
+        raise click.ClickException(str(error)) from None
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -132,3 +132,9 @@ class TestCommand:
         accepted = marketplace("--snapshot", str(target), "--accept-breaking")
         assert accepted.exit_code == 0, accepted.output
         assert "currency" not in target.read_text()
+
+    def test_without_pyyaml_it_says_so_and_json_still_works(self, monkeypatch):
+        monkeypatch.setitem(sys.modules, "yaml", None)
+        refused = marketplace()
+        assert refused.exit_code == 1 and "PyYAML" in refused.output and "--format json" in refused.output
+        assert marketplace("--format", "json").exit_code == 0
