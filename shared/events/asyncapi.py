@@ -52,6 +52,7 @@ HEADERS: JsonSchema = {
     "required": ["producer"],
 }
 
+
 def producer_of(type_: str) -> str:
     return type_.split(".", 1)[0]
 

@@ -50,11 +50,13 @@ class TestPublishedDocument:
         errors = sorted(validator.iter_errors(document), key=lambda error: error.json_path)
         assert not errors, "\n".join(f"{error.json_path}: {error.message[:200]}" for error in errors)
 
-    def test_every_event_version_has_its_channel_and_its_producer_sends_it(self, document):
+    def test_every_event_version_has_its_channel_and_its_producer_sends_it(self, document, monkeypatch):
+        monkeypatch.delenv("MARKETPLACE_SERVICES", raising=False)
         for type_, version in CATALOG:
-            key = f"{type_}.v{version}"
+            key, producer = f"{type_}.v{version}", type_.split(".")[0]
             assert document["channels"][key]["address"] == type_
-            assert document["operations"][f"{type_.split('.')[0]}.send.{key}"]["action"] == "send"
+            assert document["operations"][f"{producer}.send.{key}"]["action"] == "send"
+            assert producer in asyncapi.services_catalog(), f"{type_} is named after no service"
 
     def test_every_handler_of_every_service_is_a_receive_operation(self, document, monkeypatch):
         monkeypatch.delenv("MARKETPLACE_SERVICES", raising=False)
