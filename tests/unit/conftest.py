@@ -1,0 +1,46 @@
+"""The fast tier: domain functions against an in-memory unit of work; no broker, no database server.
+
+The settings each service's domain code reads are kept here, in one place.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from services.payments.bank import SandboxBank
+from services.payments.cards import SandboxCards
+from shared.config import Settings
+from tests.unit.fakes import FakeRuntime, FakeUnitOfWork, in_memory_database
+
+SETTINGS = {
+    "users": SimpleNamespace(admin_email=None, admin_password=None),
+    "jobs": SimpleNamespace(),
+    "contracts": SimpleNamespace(client_fee_bps=500, freelancer_fee_bps=1000, offer_ttl=timedelta(days=7),
+                                 auto_approve_after=timedelta(days=14)),
+    "payments": SimpleNamespace(client_fee_bps=500, freelancer_fee_bps=1000, payout_hold=timedelta(days=5)),
+    "reviews": SimpleNamespace(review_window=timedelta(days=14)),
+}
+
+
+def collaborators() -> dict:
+    return {"bank": SandboxBank(delay=(0, 0)), "cards": SandboxCards()}
+
+
+@pytest.fixture
+def make_uow():
+    """`make_uow(service, metadata, ddl=())`: a fresh in-memory database of the service and its unit of work."""
+    made = []
+
+    def make(service: str, metadata, ddl=()) -> FakeUnitOfWork:
+        database = in_memory_database(metadata, ddl)
+        session = database.sessions()
+        made.append((database, session))
+        runtime = FakeRuntime(service, database, settings=Settings(), collaborators=collaborators())
+        return FakeUnitOfWork(runtime, session, SETTINGS[service])
+
+    yield make
+    for database, session in made:
+        session.close()
+        database.dispose()
