@@ -12,6 +12,7 @@ import pytest
 from services.payments.bank import SandboxBank
 from services.payments.cards import SandboxCards
 from shared.config import Settings
+from shared.service import Service
 from tests.unit.fakes import FakeRuntime, FakeUnitOfWork, in_memory_database
 
 SETTINGS = {
@@ -19,7 +20,7 @@ SETTINGS = {
     "jobs": SimpleNamespace(),
     "contracts": SimpleNamespace(client_fee_bps=500, freelancer_fee_bps=1000, offer_ttl=timedelta(days=7),
                                  auto_approve_after=timedelta(days=14)),
-    "payments": SimpleNamespace(client_fee_bps=500, freelancer_fee_bps=1000, payout_hold=timedelta(days=5)),
+    "payments": SimpleNamespace(payout_hold=timedelta(days=5)),
     "reviews": SimpleNamespace(review_window=timedelta(days=14)),
 }
 
@@ -30,15 +31,15 @@ def collaborators() -> dict:
 
 @pytest.fixture
 def make_uow():
-    """`make_uow(service, metadata, ddl=())`: a fresh in-memory database of the service and its unit of work."""
+    """`make_uow(SERVICE, ddl=())`: a fresh in-memory database with the service's tables, and its unit of work."""
     made = []
 
-    def make(service: str, metadata, ddl=()) -> FakeUnitOfWork:
-        database = in_memory_database(metadata, ddl)
+    def make(service: Service, ddl=()) -> FakeUnitOfWork:
+        database = in_memory_database(service.metadata, ddl)
         session = database.sessions()
         made.append((database, session))
         runtime = FakeRuntime(service, database, settings=Settings(), collaborators=collaborators())
-        return FakeUnitOfWork(runtime, session, SETTINGS[service])
+        return FakeUnitOfWork(runtime, session, SETTINGS[service.name])
 
     yield make
     for database, session in made:

@@ -17,21 +17,18 @@ from sqlalchemy import MetaData
 
 from shared.db import Database
 from shared.events import Envelope
+from shared.service import Service
 from shared.timers import Timer
 
 
 @dataclass
 class FakeRuntime:
-    """What domain code reads from `uow.runtime`: the service's name, its database, its collaborators."""
+    """What domain code reads from `uow.runtime`: the service, its database, the kit's settings, collaborators."""
 
-    name: str
+    service: Service
     db: Database
     settings: Any = None
     collaborators: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def service(self):
-        return self
 
 
 class FakeUnitOfWork:
@@ -52,7 +49,7 @@ class FakeUnitOfWork:
         return self.runtime.db
 
     def emit(self, type_: str, data: dict[str, Any], *, correlation_id: str | None = None) -> Envelope:
-        envelope = Envelope.new(type_, data, producer=self.runtime.name,
+        envelope = Envelope.new(type_, data, producer=self.runtime.service.name,
                                 correlation_id=correlation_id or new_id())
         self.emitted.append(envelope)
         return envelope
@@ -100,6 +97,11 @@ class FakeUnitOfWork:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def delivered(type_: str, data: dict[str, Any]) -> Envelope:
+    """An event as a handler receives it from another service, its data checked against its schema."""
+    return Envelope.new(type_, data, producer="test", correlation_id=new_id())
 
 
 def in_memory_database(metadata: MetaData, ddl: Iterable[str] = ()) -> Database:

@@ -5,20 +5,20 @@ from datetime import timedelta
 
 import pytest
 
-from services.contracts import handlers, sagas
-from services.contracts.models import Base, Contract
+from services.contracts import SERVICE, sagas
+from services.contracts.models import Contract
 from shared.db import utcnow
 from shared.errors import Conflict, IllegalTransition, NotReady
 from shared.events.fields import format_timestamp
 from tests.unit.conftest import SETTINGS
-from tests.unit.fakes import new_id
+from tests.unit.fakes import delivered, new_id
 
 SETTING = SETTINGS["contracts"]
 
 
 @pytest.fixture
 def uow(make_uow):
-    return make_uow("contracts", Base.metadata)
+    return make_uow(SERVICE)
 
 
 def hire_request(*amounts: int) -> dict:
@@ -219,7 +219,7 @@ class TestOfferExpiry:
         contract.offer_expires_at = utcnow() - timedelta(seconds=1)
         uow.forget()
 
-        uow.fire(sagas.OFFER_EXPIRY, contract.id, handlers.TIMERS)
+        uow.fire(sagas.OFFER_EXPIRY, contract.id, SERVICE.timers)
 
         assert (contract.status, contract.end_reason) == ("cancelling", "expired")
         assert uow.types() == ["contracts.milestone.refund_requested"]
@@ -281,7 +281,7 @@ class TestRelease:
         milestone = contract.milestones[0]
         milestone.auto_approve_at = utcnow() - timedelta(seconds=1)
 
-        uow.fire(sagas.AUTO_APPROVE, milestone.id, handlers.TIMERS)
+        uow.fire(sagas.AUTO_APPROVE, milestone.id, SERVICE.timers)
 
         assert milestone.status == "approved"
         assert uow.event("contracts.milestone.approved")["auto"] is True
@@ -381,7 +381,7 @@ class TestCancellation:
         assert rest.status == "cancelled"
         timer = uow.timer(sagas.SETTLE, contract.id)
         assert timer is not None and timer.due_at <= utcnow()
-        uow.fire(sagas.SETTLE, contract.id, handlers.TIMERS)
+        uow.fire(sagas.SETTLE, contract.id, SERVICE.timers)
         assert contract.status == "cancelled"
         cancelled = uow.event("contracts.contract.cancelled")
         assert (cancelled["end_reason"], cancelled["released_amount"]) == ("ended_by_client", 10_000)
@@ -442,7 +442,8 @@ class TestCancellation:
 
 class TestAnswersBeforeTheirContract:
     def test_an_escrow_answer_for_an_unknown_contract_is_retried_later(self, uow):
-        event = type("Event", (), {"data": {"contract_id": new_id(), "milestone_id": new_id()}})
+        event = delivered("payments.escrow.funded", {"contract_id": new_id(), "milestone_id": new_id(),
+                                                     "amount": 10_000, "client_fee": 500})
 
         with pytest.raises(NotReady):
-            handlers.record_escrow_funded(event, uow)
+            SERVICE.handlers[event.type](event, uow)

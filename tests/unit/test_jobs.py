@@ -6,8 +6,8 @@ import importlib
 import pytest
 import sqlalchemy as sa
 
-from services.jobs import fulltext, hiring, postings
-from services.jobs.models import Base, Job, Proposal, SuspendedUser
+from services.jobs import SERVICE, fulltext, hiring, postings
+from services.jobs.models import Job, Proposal, SuspendedUser
 from shared.errors import Conflict, Forbidden, IllegalTransition, NotFound, Unprocessable
 from tests.unit.fakes import new_id
 
@@ -18,7 +18,7 @@ proposals = importlib.import_module("services.jobs.proposals")
 @pytest.fixture
 def uow(make_uow):
     # The search index is SQLite's own FTS5 table, made beside the models' tables.
-    return make_uow("jobs", Base.metadata, ddl=fulltext.SQLITE_DDL)
+    return make_uow(SERVICE, ddl=fulltext.SQLITE_DDL)
 
 
 def post(uow, client_id: str | None = None, **changes) -> Job:

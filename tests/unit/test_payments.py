@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services.payments import deposits, escrow, ledger, payouts
+from services.payments import SERVICE, deposits, escrow, ledger, payouts
 from services.payments.bank import REFUSED_ACCOUNT
 from services.payments.cards import DECLINED
 from services.payments.ledger import InsufficientFunds, Transfer
-from services.payments.models import Account, Base, Escrow, JournalEntry, Payout, Posting
+from services.payments.models import Account, Escrow, JournalEntry, Payout, Posting
 from shared.db import utcnow
 from shared.errors import Conflict, NotReady
 from tests.unit.conftest import SETTINGS
@@ -21,7 +21,7 @@ BANK_ACCOUNT = {"account_number": "123456789", "routing_number": "021000021"}
 
 @pytest.fixture
 def uow(make_uow):
-    return make_uow("payments", Base.metadata)
+    return make_uow(SERVICE)
 
 
 class Books:

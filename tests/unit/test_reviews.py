@@ -5,19 +5,19 @@ from datetime import timedelta
 
 import pytest
 
-from services.reviews import handlers, reviewing
-from services.reviews.models import Base, Review, ReviewWindow
+from services.reviews import SERVICE, reviewing
+from services.reviews.models import Review, ReviewWindow
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, IllegalTransition
 from tests.unit.conftest import SETTINGS
-from tests.unit.fakes import new_id
+from tests.unit.fakes import delivered, new_id
 
 SETTING = SETTINGS["reviews"]
 
 
 @pytest.fixture
 def uow(make_uow):
-    return make_uow("reviews", Base.metadata)
+    return make_uow(SERVICE)
 
 
 @pytest.fixture
@@ -53,12 +53,14 @@ class TestOpenWindow:
 
     @pytest.mark.parametrize("released_amount, opens", [(0, False), (1, True)])
     def test_a_cancelled_contract_is_reviewable_only_if_money_was_released(self, uow, released_amount, opens):
-        data = {"contract_id": new_id(), "client_id": new_id(), "freelancer_id": new_id(),
-                "released_amount": released_amount}
+        event = delivered("contracts.contract.cancelled", {
+            "contract_id": new_id(), "job_id": new_id(), "proposal_id": new_id(), "client_id": new_id(),
+            "freelancer_id": new_id(), "end_reason": "ended_by_client", "end_note": None,
+            "released_amount": released_amount})
 
-        handlers.open_review_window_if_paid(type("Event", (), {"data": data}), uow)
+        SERVICE.handlers[event.type](event, uow)
 
-        assert (uow.session.get(ReviewWindow, data["contract_id"]) is not None) is opens
+        assert (uow.session.get(ReviewWindow, event.data["contract_id"]) is not None) is opens
 
 
 class TestSubmitReview:
@@ -106,7 +108,7 @@ class TestCloseWindow:
         lonely = review(uow, window, window.client_id)
         uow.forget()
 
-        uow.fire(reviewing.CLOSE_WINDOW, window.contract_id, handlers.TIMERS)
+        uow.fire(reviewing.CLOSE_WINDOW, window.contract_id, SERVICE.timers)
 
         assert (window.status, lonely.status) == ("closed", "published")
         assert uow.event("reviews.reviews.published")["review_ids"] == [lonely.id]

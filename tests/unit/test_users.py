@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from services.users import accounts
-from services.users.models import Base, LoginFailure, User
+from services.users import SERVICE, accounts
+from services.users.models import LoginFailure, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from tests.unit.fakes import new_id
@@ -24,7 +24,7 @@ def quick_hashes(monkeypatch):
 
 @pytest.fixture
 def uow(make_uow):
-    return make_uow("users", Base.metadata)
+    return make_uow(SERVICE)
 
 
 def register(uow, email: str | None = None, roles=("client",)) -> User:
