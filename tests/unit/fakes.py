@@ -38,7 +38,6 @@ class FakeUnitOfWork:
         self.runtime = runtime
         self.session = session
         self.settings = settings
-        self.cause = None
         self.emitted: list[Envelope] = []
         self.scheduled: list[Timer] = []
         self.cancelled: list[tuple[str, str]] = []

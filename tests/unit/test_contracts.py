@@ -264,6 +264,16 @@ class TestRelease:
         assert uow.timer(sagas.AUTO_APPROVE, milestone.id) is None
         assert uow.emitted == []
 
+    def test_work_handed_in_again_is_approved_by_itself_again(self, uow):
+        contract = submitted(uow)
+        milestone = contract.milestones[0]
+        sagas.request_changes(uow, contract, milestone, "Not yet")
+
+        sagas.submit(uow, contract, milestone, "Now")
+
+        assert milestone.status == "submitted"
+        assert uow.timer(sagas.AUTO_APPROVE, milestone.id).due_at == milestone.auto_approve_at
+
     def test_the_client_approves_and_payments_is_asked_to_release(self, uow):
         contract = submitted(uow)
         milestone = contract.milestones[0]
@@ -423,8 +433,9 @@ class TestCancellation:
         assert uow.types() == ["contracts.milestone.refund_requested"]
 
     def test_a_suspended_party_has_its_offers_withdrawn_and_contracts_ended(self, uow):
-        first, second = active(uow), offered(uow)
-        second.client_id = first.client_id
+        first = active(uow)
+        second = sagas.create_contract(uow, {**hire_request(), "client_id": first.client_id})
+        sagas.record_funding(uow, second, second.milestones[0])
         uow.forget()
 
         sagas.end_for_suspension(uow, first.client_id)

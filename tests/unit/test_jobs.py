@@ -300,6 +300,17 @@ class TestContractOutcome:
 
         assert (chosen.status, chosen.contract_id) == ("submitted", None)
 
+    def test_after_a_failed_funding_the_client_may_hire_again(self, uow, story):
+        job, chosen, _ = story
+        failed = chosen.contract_id
+        hiring.contract_cancelled(uow, contract_id=failed, proposal_id=chosen.id, end_reason="funding_failed",
+                                  released_amount=0)
+
+        hire(uow, job, chosen)
+
+        assert chosen.status == "offer_pending"
+        assert chosen.contract_id not in (None, failed)
+
     def test_a_declined_offer_declines_the_proposal(self, uow, story):
         _, chosen, other = story
 

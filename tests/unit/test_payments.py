@@ -168,6 +168,17 @@ class TestEscrowAnswers:
         assert books.escrow().status == state
 
 
+class TestBalance:
+    def test_a_users_money_by_account_and_what_they_hold_in_escrow_as_a_client(self, books):
+        books.deposit(20_000)
+        books.fund()
+
+        assert ledger.balance_of(books.uow.session, books.client) == {
+            "user_id": books.client, "available": 20_000 - AMOUNT - CLIENT_FEE, "pending": 0, "in_escrow": AMOUNT,
+            "in_payout": 0}
+        assert ledger.balance_of(books.uow.session, books.freelancer)["in_escrow"] == 0
+
+
 class TestFundEscrow:
     def test_the_amount_and_the_client_fee_leave_the_clients_available_money(self, books):
         books.deposit(20_000)

@@ -7,8 +7,9 @@ import pytest
 
 from services.reviews import SERVICE, reviewing
 from services.reviews.models import Review, ReviewWindow
+from services.reviews.states import REVIEW
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, IllegalTransition
+from shared.errors import Conflict, Forbidden, IllegalTransition, NotFound
 from tests.unit.conftest import SETTINGS
 from tests.unit.fakes import delivered, new_id
 
@@ -133,7 +134,26 @@ class TestCloseWindow:
         reviewing.close_window(uow, window.contract_id)
 
         with pytest.raises(IllegalTransition):
-            reviewing.REVIEW.apply(written, "hidden")
+            REVIEW.apply(written, "hidden")
+
+
+class TestWhoSeesWhat:
+    @staticmethod
+    def seen(uow, window: ReviewWindow, caller_id: str) -> list[str]:
+        query = reviewing.of_contract(uow.session, window.contract_id, caller_id)
+        return [row.id for row in uow.session.scalars(query)]
+
+    def test_the_other_partys_review_is_seen_only_once_published(self, uow, window):
+        theirs = review(uow, window, window.freelancer_id)
+
+        assert self.seen(uow, window, window.freelancer_id) == [theirs.id]
+        assert self.seen(uow, window, window.client_id) == []
+        reviewing.close_window(uow, window.contract_id)
+        assert self.seen(uow, window, window.client_id) == [theirs.id]
+
+    def test_a_stranger_is_told_the_contract_is_not_among_theirs(self, uow, window):
+        with pytest.raises(NotFound):
+            reviewing.of_contract(uow.session, window.contract_id, new_id())
 
 
 class TestSummary:

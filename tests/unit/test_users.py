@@ -138,6 +138,23 @@ class TestProfile:
         assert (user.name, user.title, user.skills) == ("Ada L.", "Engineer", ["Python", "SQL"])
 
 
+class TestSearch:
+    def test_active_users_are_found_by_role_skill_and_words_taken_literally(self, uow):
+        percent, thousand, suspended = (register(uow, roles=("freelancer",)) for _ in range(3))
+        for user, title in ((percent, "100% Python"), (thousand, "1000 lines of Go"), (suspended, "100% Python")):
+            accounts.update_profile(user, {"profile": {"title": title, "skills": [title.split()[-1]]}})
+        register(uow, roles=("client",))
+        accounts.suspend(uow, admin_id=new_id(), user_id=suspended.id, reason="fraud")
+
+        def found(role=None, skill=None, q=None) -> set[str]:
+            return {user.id for user in uow.session.scalars(accounts.search(role, skill, q))}
+
+        assert found(role="freelancer") == {percent.id, thousand.id}
+        assert found(skill="PYTHON") == {percent.id}
+        assert found(q="100%") == {percent.id}
+        assert found(q="10_") == set()
+
+
 class TestEnsureAdmin:
     def test_the_operators_admin_is_made_once(self, uow):
         first = accounts.ensure_admin(uow, email="root@example.com", password=PASSWORD)
