@@ -13,7 +13,7 @@ from services.payments.bank import SandboxBank
 from services.payments.cards import SandboxCards
 from shared.config import Settings
 from shared.service import Service
-from tests.unit.fakes import FakeRuntime, FakeUnitOfWork, in_memory_database
+from tests.unit.fakes import FakeRuntime, FakeUnitOfWork, InMemoryDatabases
 
 SETTINGS = {
     "users": SimpleNamespace(admin_email=None, admin_password=None),
@@ -29,19 +29,24 @@ def collaborators() -> dict:
     return {"bank": SandboxBank(delay=(0, 0)), "cards": SandboxCards()}
 
 
+@pytest.fixture(scope="session")
+def databases():
+    made = InMemoryDatabases()
+    yield made
+    made.close()
+
+
 @pytest.fixture
-def make_uow():
+def make_uow(databases):
     """`make_uow(SERVICE, ddl=())`: a fresh in-memory database with the service's tables, and its unit of work."""
-    made = []
+    sessions = []
 
     def make(service: Service, ddl=()) -> FakeUnitOfWork:
-        database = in_memory_database(service.metadata, ddl)
-        session = database.sessions()
-        made.append((database, session))
+        database = databases.fresh(service.metadata, ddl)
+        sessions.append(database.sessions())
         runtime = FakeRuntime(service, database, settings=Settings(), collaborators=collaborators())
-        return FakeUnitOfWork(runtime, session, SETTINGS[service.name])
+        return FakeUnitOfWork(runtime, sessions[-1], SETTINGS[service.name])
 
     yield make
-    for database, session in made:
+    for session in sessions:
         session.close()
-        database.dispose()

@@ -103,11 +103,36 @@ def delivered(type_: str, data: dict[str, Any]) -> Envelope:
     return Envelope.new(type_, data, producer="test", correlation_id=new_id())
 
 
-def in_memory_database(metadata: MetaData, ddl: Iterable[str] = ()) -> Database:
-    """A SQLite database in memory with a service's tables (from its models, not its migrations)."""
-    database = Database("sqlite://")
-    metadata.create_all(database.engine)
-    with database.engine.begin() as connection:
-        for statement in ddl:
-            connection.execute(sa.text(statement))
-    return database
+class InMemoryDatabases:
+    """A new SQLite database in memory per test with a service's tables (from its models, not its migrations).
+
+    The tables are made once per service in a template and copied into each new database; each
+    service keeps one engine for the whole run, since SQLAlchemy keeps compiled statements per engine.
+    """
+
+    def __init__(self):
+        self._made: dict[tuple, tuple[Database, Database]] = {}
+
+    def fresh(self, metadata: MetaData, ddl: Iterable[str] = ()) -> Database:
+        key = (metadata, tuple(ddl))
+        if key not in self._made:
+            template = Database("sqlite://")
+            metadata.create_all(template.engine)
+            with template.engine.begin() as connection:
+                for statement in key[1]:
+                    connection.execute(sa.text(statement))
+            self._made[key] = (template, Database("sqlite://"))
+        template, database = self._made[key]
+        database.dispose()  # an in-memory database ends with its connection; the next one starts empty
+        source, target = template.engine.raw_connection(), database.engine.raw_connection()
+        try:
+            source.driver_connection.backup(target.driver_connection)
+        finally:
+            target.close()
+            source.close()
+        return database
+
+    def close(self) -> None:
+        for template, database in self._made.values():
+            template.dispose()
+            database.dispose()
