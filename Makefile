@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test soak bench install clean
+.PHONY: run test unit soak bench install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -26,6 +26,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast tier, to run first: domain rules on an in-memory unit of work, no broker or database server.
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 # The long fault-injection run: the whole suite as processes under every fault at once (needs RabbitMQ and PostgreSQL).
 soak: $(VENV)/.installed-test
