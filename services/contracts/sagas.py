@@ -28,7 +28,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from services.contracts.models import Contract, Milestone
-from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, REFUNDABLE
+from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.runtime import new_id
@@ -36,7 +36,6 @@ from shared.runtime import new_id
 OFFER_EXPIRY = "offer-expiry"
 AUTO_APPROVE = "auto-approve"
 SETTLE = "settle-cancellation"
-OPEN = ("pending_funding", "offered", "active")
 
 
 def locked_contract(uow, contract_id: str) -> Contract | None:

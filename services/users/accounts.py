@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.users.models import LoginFailure, User, UserRole, UserSkill
+from services.users.states import USER
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests
 
@@ -130,7 +131,8 @@ def suspend(uow, *, admin_id: str, user_id: str, reason: str) -> User:
         raise Conflict("An admin cannot suspend their own account.")
     if user.status == "suspended":
         raise Conflict("This account is already suspended.")
-    user.status, user.suspended_reason = "suspended", reason
+    USER.apply(user, "suspended")
+    user.suspended_reason = reason
     uow.emit("users.user.suspended", {"user_id": user.id, "reason": reason})
     return user
 
