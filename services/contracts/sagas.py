@@ -14,7 +14,7 @@ from services.contracts.models import Contract, Milestone
 from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE
 from shared.db import utcnow
 from shared.errors import Conflict, NotReady
-from shared.runtime import new_id
+from shared.ids import new_id
 
 OFFER_EXPIRY = "contracts.offer.expire"
 AUTO_APPROVE = "contracts.milestone.auto_approve"
