@@ -54,7 +54,7 @@ class TimerRow(KitBase):
 
 
 def rename_timer_kinds(execute: Callable[[sa.Executable], object], renames: Mapping[str, str]) -> None:
-    """A data migration's step: timers set under an old kind fire under its new name (`execute` is `op.execute`)."""
+    """A data migration's step: timers set under an old kind fire under the new one (`execute`: `op.execute`)."""
     # A plain table, not TimerRow, so the step keeps working whatever later revisions add to the model.
     timers = sa.table("timers", sa.column("kind"))
     for old, new in renames.items():

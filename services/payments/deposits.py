@@ -1,7 +1,6 @@
 """Deposits: money from a card into the client's available balance."""
 from __future__ import annotations
 
-
 from services.payments import ledger
 from services.payments.cards import CardProcessor, Charge
 from services.payments.ledger import Transfer

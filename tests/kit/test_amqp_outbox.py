@@ -1,7 +1,6 @@
 """Publishing on RabbitMQ: what is committed is published, even across a crash; nothing vanishes unrouted."""
 from __future__ import annotations
 
-
 import pytest
 
 from shared.bus import PublishError

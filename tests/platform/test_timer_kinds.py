@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from services.contracts import SERVICE as CONTRACTS, sagas
-from services.payments import SERVICE as PAYMENTS, escrow
+from services.contracts import SERVICE as CONTRACTS
+from services.contracts import sagas
+from services.payments import SERVICE as PAYMENTS
+from services.payments import escrow
 from shared.db import MIGRATIONS, migrate, utcnow
 from shared.tables import TimerRow
 

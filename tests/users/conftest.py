@@ -1,7 +1,6 @@
 """Fixtures of the users stories: the service on both databases, accounts, tokens."""
 from __future__ import annotations
 
-
 import pytest
 from argon2 import PasswordHasher
 
