@@ -30,6 +30,7 @@ from shared.bus.amqp import PREFETCH
 from shared.config import Settings
 from shared.db import Database, drop_database, ensure_database, normalize_url, utcnow
 from shared.events import Envelope
+from shared.ids import new_id
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import InboxRow, KitBase, OutboxRow
@@ -41,12 +42,12 @@ PRODUCERS = 4  # request threads of one API process under the default `--threads
 
 
 def sample(number: int = 0) -> dict:
-    return {"user_id": str(uuid.uuid4()), "email": f"bench-{number}@example.com", "name": "Bench User",
+    return {"user_id": new_id(), "email": f"bench-{number}@example.com", "name": "Bench User",
             "roles": ["freelancer"]}
 
 
 def body() -> bytes:
-    return Envelope.new(EVENT, sample(), producer="users", correlation_id=str(uuid.uuid4())).to_json().encode()
+    return Envelope.new(EVENT, sample(), producer="users", correlation_id=new_id()).to_json().encode()
 
 
 def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
@@ -109,7 +110,7 @@ def raw_commits(url: str, message: bytes, *, connections: int, seconds: float) -
             text = message.decode()
             while time.monotonic() < deadline:
                 began = time.perf_counter()
-                connection.execute("INSERT INTO commits (id, body) VALUES (%s, %s)", (str(uuid.uuid4()), text))
+                connection.execute("INSERT INTO commits (id, body) VALUES (%s, %s)", (new_id(), text))
                 connection.commit()
                 mine.append((time.perf_counter() - began) * 1000)
 
@@ -155,7 +156,7 @@ def _pika_publish(url: str, queue: str, message: bytes, count: int, confirm: boo
         channel.confirm_delivery()
     for _ in range(count):
         properties = pika.BasicProperties(delivery_mode=2, content_type="application/json",
-                                          headers={"sent_us": time.time_ns() // 1000}, message_id=str(uuid.uuid4()))
+                                          headers={"sent_us": time.time_ns() // 1000}, message_id=new_id())
         channel.basic_publish("", queue, message, properties, mandatory=confirm)
     connection.close()
 
@@ -252,7 +253,7 @@ def drain(amqp_url: str, source_url: str, sink_url: str, count: int) -> dict:
     runtime = _runtime("benchsource", source_url, amqp_url, {})
     with runtime.db.transaction() as session:
         for number in range(count):
-            envelope = Envelope.new(EVENT, sample(number), producer="benchsource", correlation_id=str(uuid.uuid4()))
+            envelope = Envelope.new(EVENT, sample(number), producer="benchsource", correlation_id=new_id())
             session.add(OutboxRow(id=envelope.id, type=EVENT, body=envelope.to_json(), attempts=0))
     runtime.close()
     spawn = multiprocessing.get_context("spawn")

@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import sqlalchemy as sa
 from bench import seed
 from bench.topology import Topology
 from marketplace.registry import NAMES as SERVICES
+from shared.ids import new_id
 
 HERE = Path(__file__).resolve().parent
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", HERE / ".venv" / "bin" / "python"))
@@ -89,7 +89,7 @@ def sign_up(topology: Topology, count: int) -> list[dict]:
 def _pair(topology: Topology, number: int) -> dict:
     client = _party(topology.url("users"), "client", number)
     seed.post(f"{topology.url('payments')}/payments/deposits", client["token"],
-              {"amount": DEPOSIT, "card_number": CARD}, key=str(uuid.uuid4()))
+              {"amount": DEPOSIT, "card_number": CARD}, key=new_id())
     return {"client": client, "freelancer": _party(topology.url("users"), "freelancer", number)}
 
 

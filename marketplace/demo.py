@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Callable
 
 import click
 import requests
+
+from shared.ids import new_id
 
 
 class DemoFailed(click.ClickException):
@@ -29,7 +30,7 @@ class Client:
         return response.json() if response.content else {}
 
     def sign_up(self, roles: list[str]) -> dict:
-        email = f"{self.label.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+        email = f"{self.label.lower()}-{new_id()[:8]}@example.com"
         user = self.call("POST", "/users", (201,), json={"email": email, "password": "demo-password-1",
                                                          "name": self.label, "roles": roles})
         token = self.call("POST", "/auth/token", (200,), json={"email": email, "password": "demo-password-1"})
@@ -70,7 +71,7 @@ def run(base: str, hold_wait: float) -> None:
     step(f"register: client {client.sign_up(['client'])['id']}")
     step(f"register: freelancer {freelancer.sign_up(['freelancer'])['id']}")
     deposit = client.call("POST", "/payments/deposits", (201,), json={"amount": 200000, "card_number": "4242424242424242"},
-                          headers={"Idempotency-Key": str(uuid.uuid4())})
+                          headers={"Idempotency-Key": new_id()})
     step(f"deposit: {dollars(deposit['amount'])} by card, {deposit['status']}")
     job = client.call("POST", "/jobs", (201,), json={
         "title": "Build a landing page", "description": "A fast, accessible landing page for our product.",
@@ -80,7 +81,7 @@ def run(base: str, hold_wait: float) -> None:
         "cover_letter": "I have built many of these.", "amount": 100000, "estimated_days": 5})
     step(f"propose: {dollars(proposal['amount'])}")
     hired = client.call("POST", f"/jobs/{job['id']}/proposals/{proposal['id']}/hire", (202,),
-                        headers={"Idempotency-Key": str(uuid.uuid4())}, json={})
+                        headers={"Idempotency-Key": new_id()}, json={})
     contract_path = f"/contracts/{hired['contract_id']}"
     step(f"hire: proposal {hired['status']}, contract {hired['contract_id']}")
 
@@ -100,7 +101,7 @@ def run(base: str, hold_wait: float) -> None:
                                 json={"message": "Done: see the staging link."})
     step(f"submit: milestone {submitted['status']}")
     approved = client.call("POST", f"{contract_path}/milestones/{milestone['id']}/approve", (202,),
-                           headers={"Idempotency-Key": str(uuid.uuid4())})
+                           headers={"Idempotency-Key": new_id()})
     step(f"approve: milestone {approved['status']}")
     contract = wait_for("the release", contract_in("completed"))
     step(f"release: {dollars(contract['released_amount'])} released; contract {contract['status']}")
@@ -115,7 +116,7 @@ def run(base: str, hold_wait: float) -> None:
         payout = freelancer.call("POST", "/payments/payouts", (202,), json={
             "amount": balance["available"], "destination": {"type": "bank_account", "account_number": "12345678",
                                                             "routing_number": "110000000"}},
-            headers={"Idempotency-Key": str(uuid.uuid4())})
+            headers={"Idempotency-Key": new_id()})
         payout = wait_for("the payout to settle", lambda: (lambda p: p if p["status"] != "pending" else None)(
             freelancer.call("GET", f"/payments/payouts/{payout['id']}", (200,))))
         step(f"payout: {dollars(payout['amount'])} to {payout['destination']['account_number']}, {payout['status']}")

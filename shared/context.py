@@ -1,17 +1,18 @@
 """Correlation and causation ids carried through HTTP requests, handlers, events and logs."""
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
+
+from shared.ids import new_id
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
 
 
 def current_correlation_id() -> str:
-    return correlation_id.get() or str(uuid.uuid4())
+    return correlation_id.get() or new_id()
 
 
 @contextmanager

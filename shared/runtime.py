@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
@@ -114,6 +113,3 @@ class Runtime:
         self.bus.close()
         self.db.dispose()
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())

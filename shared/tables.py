@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,6 +51,14 @@ class TimerRow(KitBase):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (sa.UniqueConstraint("kind", "key", name="uq_timers_kind_key"),)
+
+
+def rename_timer_kinds(execute: Callable[[sa.Executable], object], renames: Mapping[str, str]) -> None:
+    """A data migration's step: timers set under an old kind fire under the new one (`execute`: `op.execute`)."""
+    # A plain table, not TimerRow, so the step keeps working whatever later revisions add to the model.
+    timers = sa.table("timers", sa.column("kind"))
+    for old, new in renames.items():
+        execute(sa.update(timers).where(timers.c.kind == old).values(kind=new))
 
 
 class IdempotencyRow(KitBase):

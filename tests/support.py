@@ -13,7 +13,8 @@ from shared.db import Database
 from shared.dlq import pika_parameters
 from shared.events import Envelope
 from shared.http import create_app
-from shared.runtime import Runtime, new_id  # noqa: F401 - stories take new_id from here
+from shared.ids import new_id  # noqa: F401 - stories take new_id from here
+from shared.runtime import Runtime
 from shared.service import Service
 from shared.worker import Worker
 

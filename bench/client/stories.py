@@ -17,10 +17,11 @@ import json
 import math
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
+
+from shared.ids import new_id
 
 AMOUNT = 10_000  # cents; the client's deposit (bench/sagas.py) pays for thousands of these and their fee
 JOB = {"title": "Benchmark a saga", "description": "One hire, one milestone, one release.", "skills": ["python"],
@@ -73,7 +74,7 @@ async def story(api: Api, pair: dict, tally: dict) -> float:
     job = await api.call(tally, "POST", "/jobs", client, expect=(201,), body=JOB)
     proposal = await api.call(tally, "POST", f"/jobs/{job['id']}/proposals", freelancer, expect=(201,), body=PROPOSAL)
     hired = await api.call(tally, "POST", f"/jobs/{job['id']}/proposals/{proposal['id']}/hire", client,
-                           expect=(202,), body={}, key=str(uuid.uuid4()))
+                           expect=(202,), body={}, key=new_id())
     contract = f"/contracts/{hired['contract_id']}"
     offer = await api.until(tally, contract, client, "offered",
                             lambda c: c["status"] in ("offered", "cancelled"), POLL_S)
@@ -83,7 +84,7 @@ async def story(api: Api, pair: dict, tally: dict) -> float:
     await api.call(tally, "POST", f"{contract}/accept", freelancer, expect=(200,))
     await api.call(tally, "POST", f"{milestone}/submit", freelancer, expect=(200,), body={"message": "Done."})
     approving = time.monotonic()
-    await api.call(tally, "POST", f"{milestone}/approve", client, expect=(202,), key=str(uuid.uuid4()))
+    await api.call(tally, "POST", f"{milestone}/approve", client, expect=(202,), key=new_id())
     await api.until(tally, contract, client, "released",
                     lambda c: c["milestones"][0]["status"] == "released", RELEASE_POLL_S)
     return (time.monotonic() - approving) * 1000

@@ -12,7 +12,6 @@ from shared.errors import Forbidden, NotFound
 from shared.http import current_user, idempotent, paginate, require, unit_of_work
 
 contracts = Blueprint("contracts", __name__, url_prefix="/contracts", description="Contracts and their milestones")
-BEARER = [{"bearerAuth": []}]
 CONTRACT = "/<uuid:contract_id>"
 MILESTONE = "/<uuid:contract_id>/milestones/<uuid:milestone_id>"
 
@@ -21,7 +20,6 @@ MILESTONE = "/<uuid:contract_id>/milestones/<uuid:milestone_id>"
 @require()
 @contracts.arguments(ContractListArgs, location="query")
 @contracts.response(200, ContractPage)
-@contracts.doc(security=BEARER)
 def list_contracts(args):
     """The caller's contracts, as client, freelancer or either, newest first."""
     me = current_user().id
@@ -36,7 +34,6 @@ def list_contracts(args):
 @contracts.get(CONTRACT)
 @require()
 @contracts.response(200, ContractOut)
-@contracts.doc(security=BEARER)
 def get_contract(contract_id):
     """One contract with its milestones; only its parties (and admins) can see it."""
     with unit_of_work() as uow:
@@ -46,7 +43,6 @@ def get_contract(contract_id):
 @contracts.post(f"{CONTRACT}/accept")
 @require()
 @contracts.response(200, ContractOut)
-@contracts.doc(security=BEARER)
 def accept(contract_id):
     """The freelancer takes the offer: the contract is active."""
     with unit_of_work() as uow:
@@ -59,7 +55,6 @@ def accept(contract_id):
 @require()
 @contracts.arguments(NoteIn, required=False)
 @contracts.response(202, ContractOut)
-@contracts.doc(security=BEARER)
 def decline(body, contract_id):
     """The freelancer turns the offer down; the funded escrow goes back to the client."""
     with unit_of_work() as uow:
@@ -72,7 +67,6 @@ def decline(body, contract_id):
 @require()
 @contracts.arguments(NoteIn, required=False)
 @contracts.response(202, ContractOut)
-@contracts.doc(security=BEARER)
 def cancel(body, contract_id):
     """Withdraw an offer (client) or end an active contract (either party); escrow not yet released is refunded."""
     with unit_of_work() as uow:
@@ -87,7 +81,6 @@ def cancel(body, contract_id):
 @require()
 @contracts.arguments(MilestoneIn)
 @contracts.response(201, MilestoneOut)
-@contracts.doc(security=BEARER)
 def add_milestone(body, contract_id):
     """The client adds a milestone to an active contract; it is pending until funded."""
     with unit_of_work() as uow:
@@ -100,7 +93,6 @@ def add_milestone(body, contract_id):
 @require()
 @idempotent
 @contracts.response(202, MilestoneOut)
-@contracts.doc(security=BEARER)
 def fund(contract_id, milestone_id):
     """The client moves a pending milestone's amount (plus the client fee) into escrow."""
     with unit_of_work() as uow:
@@ -113,7 +105,6 @@ def fund(contract_id, milestone_id):
 @require()
 @contracts.arguments(MessageIn)
 @contracts.response(200, MilestoneOut)
-@contracts.doc(security=BEARER)
 def submit(body, contract_id, milestone_id):
     """The freelancer hands in a funded milestone's work for approval."""
     with unit_of_work() as uow:
@@ -126,7 +117,6 @@ def submit(body, contract_id, milestone_id):
 @require()
 @contracts.arguments(MessageIn)
 @contracts.response(200, MilestoneOut)
-@contracts.doc(security=BEARER)
 def request_changes(body, contract_id, milestone_id):
     """The client sends submitted work back with what to change."""
     with unit_of_work() as uow:
@@ -139,7 +129,6 @@ def request_changes(body, contract_id, milestone_id):
 @require()
 @idempotent
 @contracts.response(202, MilestoneOut)
-@contracts.doc(security=BEARER)
 def approve(contract_id, milestone_id):
     """The client approves submitted work; the escrow is released to the freelancer."""
     with unit_of_work() as uow:

@@ -1,26 +1,9 @@
-"""The sagas contracts owns, step by step; each step is one transaction under the contract's row lock.
+"""The sagas contracts owns: each one's steps, and at the end the map of what each reacts to.
 
-Hiring
-  1. jobs.hire.requested            create_contract: pending_funding, first milestone funding
-  2. payments.escrow.funded         record_funding → offer: offered, offer-expiry timer
-     payments.escrow.funding_failed record_funding_failure (compensation): cancelled, funding_failed
-  3. freelancer accepts             accept: active
-     declines / client withdraws / the offer expires: begin_cancellation → Refund
-Escrow funding (later milestones)
-  1. client funds                   fund → request_funding: funding
-  2. payments.escrow.funded         record_funding: funded
-     payments.escrow.funding_failed record_funding_failure (compensation): back to pending, last_error
-Release
-  1. freelancer submits             submit: submitted, auto-approve timer (request_changes sends it back)
-  2. client approves, or the timer  approve: approved
-  3. payments.escrow.released       record_release: released; complete once every milestone is released
-Refund
-  1. any end before completion      begin_cancellation: cancelling; request_refund for every funded,
-                                    submitted or changes_requested milestone, pending ones cancelled;
-                                    approved ones finish their release, a funding one waits for its answer
-  2. payments.escrow.refunded       record_refund: refunded
-  3. nothing left in flight         settle: cancelled
+Every step is one transaction under the contract's row lock (`locked_contract`). A saga's map sends
+an event to the step that answers it; `handlers.py` joins the four maps into the service's registry.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,15 +11,14 @@ from datetime import date
 import sqlalchemy as sa
 
 from services.contracts.models import Contract, Milestone
-from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, REFUNDABLE
+from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE
 from shared.db import utcnow
-from shared.errors import Conflict
-from shared.runtime import new_id
+from shared.errors import Conflict, NotReady
+from shared.ids import new_id
 
-OFFER_EXPIRY = "offer-expiry"
-AUTO_APPROVE = "auto-approve"
-SETTLE = "settle-cancellation"
-OPEN = ("pending_funding", "offered", "active")
+OFFER_EXPIRY = "contracts.offer.expire"
+AUTO_APPROVE = "contracts.milestone.auto_approve"
+SETTLE = "contracts.contract.settle_cancellation"
 
 
 def locked_contract(uow, contract_id: str) -> Contract | None:
@@ -57,7 +39,23 @@ def _require_active(contract: Contract) -> None:
         raise Conflict(f"The contract is {contract.status}; milestones move only while it is active.")
 
 
-# Hiring ---------------------------------------------------------------------------------
+def _contract(uow, contract_id: str) -> Contract:
+    contract = locked_contract(uow, contract_id)
+    if contract is None:
+        # Ordering: jobs.hire.requested may still be on its way (or being retried).
+        raise NotReady(f"contract {contract_id} does not exist yet")
+    return contract
+
+
+def _milestone(uow, data: dict) -> tuple[Contract, Milestone]:
+    contract = _contract(uow, data["contract_id"])
+    milestone = contract.milestone(data["milestone_id"])
+    if milestone is None:
+        raise NotReady(f"milestone {data['milestone_id']} of contract {contract.id} does not exist yet")
+    return contract, milestone
+
+
+# Hiring
 
 def create_contract(uow, hire: dict) -> Contract | None:
     """Hiring 1: the contract in pending_funding, fee rates copied from config, the first milestone funding."""
@@ -141,7 +139,18 @@ def end_for_suspension(uow, user_id: str) -> None:
             begin_cancellation(uow, contract, "party_suspended")
 
 
-# Escrow funding -------------------------------------------------------------------------
+def open_contract(event, uow) -> None:
+    """A client hired a freelancer: make the contract and ask for its first milestone's escrow."""
+    create_contract(uow, event.data)
+
+
+def offer_expired(timer, uow) -> None:
+    contract = locked_contract(uow, timer.key)
+    if contract is not None:
+        expire_offer(uow, contract)
+
+
+# Escrow funding
 
 def add_milestone(uow, contract: Contract, *, title: str, amount: int, due_date: date | None) -> Milestone:
     """A further milestone of an active contract, pending until the client funds it."""
@@ -200,7 +209,17 @@ def record_funding_failure(uow, contract: Contract, milestone: Milestone, reason
         settle(uow, contract)
 
 
-# Release --------------------------------------------------------------------------------
+def record_escrow_funded(event, uow) -> None:
+    """The milestone's money is in escrow (the first milestone's makes the offer)."""
+    record_funding(uow, *_milestone(uow, event.data))
+
+
+def record_escrow_funding_failed(event, uow) -> None:
+    """The milestone's money could not be taken (nothing was charged)."""
+    record_funding_failure(uow, *_milestone(uow, event.data), event.data["reason"])
+
+
+# Release
 
 def submit(uow, contract: Contract, milestone: Milestone, message: str) -> None:
     """Release 1: the freelancer hands in the work; it is approved by itself after AUTO_APPROVE_AFTER."""
@@ -256,7 +275,19 @@ def record_release(uow, contract: Contract, milestone: Milestone) -> None:
         settle(uow, contract)
 
 
-# Refund ---------------------------------------------------------------------------------
+def record_escrow_released(event, uow) -> None:
+    """The milestone's escrow reached the freelancer."""
+    record_release(uow, *_milestone(uow, event.data))
+
+
+def auto_approval_due(timer, uow) -> None:
+    contract = locked_contract(uow, timer.payload["contract_id"])
+    milestone = contract.milestone(timer.key) if contract is not None else None
+    if milestone is not None:
+        auto_approve(uow, contract, milestone)
+
+
+# Refund
 
 def begin_cancellation(uow, contract: Contract, reason: str, note: str | None = None) -> None:
     """Refund 1: the contract is cancelling; escrow that nobody can work on any more goes back."""
@@ -317,3 +348,71 @@ def _end(uow, contract: Contract, status: str) -> None:
         _emit(uow, contract, "contracts.contract.cancelled", {
             **contract.parties, "end_reason": contract.end_reason, "end_note": contract.end_note,
             "released_amount": contract.released_amount})
+
+
+def record_escrow_refunded(event, uow) -> None:
+    """The milestone's escrow and client fee went back to the client."""
+    record_refund(uow, *_milestone(uow, event.data))
+
+
+def end_contracts_of_suspended_user(event, uow) -> None:
+    """A suspended user's offers are withdrawn and active contracts ended (party_suspended)."""
+    end_for_suspension(uow, event.data["user_id"])
+
+
+def settlement_due(timer, uow) -> None:
+    contract = locked_contract(uow, timer.key)
+    if contract is not None:
+        settle(uow, contract)
+
+
+# The saga map: each saga's steps, and what it reacts to. An event two sagas share has one handler,
+# which tells them apart by the contract's state: payments.escrow.funded makes the offer (Hiring) or
+# funds a later milestone (Escrow funding).
+
+# Hiring
+#   1. jobs.hire.requested            create_contract: pending_funding, first milestone funding
+#   2. payments.escrow.funded         record_funding → offer: offered, offer-expiry timer
+#      payments.escrow.funding_failed record_funding_failure (compensation): cancelled, funding_failed
+#   3. freelancer accepts             accept: active
+#      declines / client withdraws / the offer expires: begin_cancellation → Refund
+HIRING = {
+    "jobs.hire.requested": open_contract,
+    "payments.escrow.funded": record_escrow_funded,
+    "payments.escrow.funding_failed": record_escrow_funding_failed,
+}
+
+# Escrow funding (later milestones)
+#   1. client funds                   fund → request_funding: funding
+#   2. payments.escrow.funded         record_funding: funded
+#      payments.escrow.funding_failed record_funding_failure (compensation): back to pending, last_error
+FUNDING = {
+    "payments.escrow.funded": record_escrow_funded,
+    "payments.escrow.funding_failed": record_escrow_funding_failed,
+}
+
+# Release
+#   1. freelancer submits             submit: submitted, auto-approve timer (request_changes sends it back)
+#   2. client approves, or the timer  approve: approved
+#   3. payments.escrow.released       record_release: released; complete once every milestone is released
+RELEASE = {
+    "payments.escrow.released": record_escrow_released,
+}
+
+# Refund
+#   1. any end before completion      begin_cancellation: cancelling; request_refund for every funded,
+#                                     submitted or changes_requested milestone, pending ones cancelled;
+#                                     approved ones finish their release, a funding one waits for its answer
+#      users.user.suspended           end_for_suspension: the same, for every open contract of the user
+#   2. payments.escrow.refunded       record_refund: refunded
+#   3. nothing left in flight         settle: cancelled
+REFUND = {
+    "users.user.suspended": end_contracts_of_suspended_user,
+    "payments.escrow.refunded": record_escrow_refunded,
+}
+
+TIMERS = {
+    OFFER_EXPIRY: offer_expired,  # Hiring 3
+    AUTO_APPROVE: auto_approval_due,  # Release 2
+    SETTLE: settlement_due,  # Refund 3
+}

@@ -21,7 +21,7 @@ class MessageIn(InSchema):
 
 class MilestoneIn(InSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    amount = Money(required=True, validate=validate.Range(min=MIN_MILESTONE_AMOUNT, max=MAX_MILESTONE_AMOUNT))
+    amount = Money(minimum=MIN_MILESTONE_AMOUNT, maximum=MAX_MILESTONE_AMOUNT, required=True)
     due_date = Day(allow_none=True, load_default=None)
 
 
@@ -34,7 +34,7 @@ class MilestoneOut(OutSchema):
     id = Id()
     contract_id = Id()
     title = fields.String()
-    amount = fields.Integer()
+    amount = Money()
     due_date = Day(allow_none=True)
     status = fields.String(validate=validate.OneOf(MILESTONE_STATES))
     submission_message = fields.String(allow_none=True)
@@ -58,8 +58,8 @@ class ContractOut(OutSchema):
     client_fee_bps = fields.Integer()
     freelancer_fee_bps = fields.Integer()
     milestones = fields.List(fields.Nested(MilestoneOut))
-    total_amount = fields.Integer()
-    released_amount = fields.Integer()
+    total_amount = Money()
+    released_amount = Money()
     offer_expires_at = Timestamp(allow_none=True)
     created_at = Timestamp()
     activated_at = Timestamp(allow_none=True)

@@ -8,7 +8,7 @@ CONTRACT = StateMachine("The contract", {
     "offered": {"active", "cancelling"},
     "active": {"completed", "cancelling"},
     "cancelling": {"cancelled"},
-})
+}, end=("cancelled", "completed"))
 
 MILESTONE = StateMachine("The milestone", {
     "pending": {"funding", "cancelled"},
@@ -20,11 +20,15 @@ MILESTONE = StateMachine("The milestone", {
     "refunding": {"refunded"},
     # Safety: money that reaches escrow for a milestone that already ended goes straight back.
     "cancelled": {"refunding"},
-})
+}, end=("released", "refunded", "cancelled"))
 
-CONTRACT_STATES = ("pending_funding", "offered", "active", "cancelling", "cancelled", "completed")
-MILESTONE_STATES = ("pending", "funding", "funded", "submitted", "changes_requested", "approved", "released",
-                    "refunding", "refunded", "cancelled")
-ENDED = ("cancelling", "cancelled", "completed")
-REFUNDABLE = ("funded", "submitted", "changes_requested")
+CONTRACT_STATES = CONTRACT.states
+MILESTONE_STATES = MILESTONE.states
+# A contract that can still be cancelled is open; from `cancelling` on it has ended.
+OPEN = tuple(state for state in CONTRACT.states if CONTRACT.can(state, "cancelling"))
+ENDED = tuple(state for state in CONTRACT.states if state not in OPEN)
+# Escrow that nobody can work on any more once the contract ends goes back to the client.
+REFUNDABLE = tuple(state for state in MILESTONE.states
+                   if MILESTONE.can(state, "refunding") and state not in MILESTONE.end)
+# In-progress: the milestone waits for payments' answer, so the contract cannot settle yet.
 IN_FLIGHT = ("funding", "approved", "refunding")

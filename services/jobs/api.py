@@ -12,14 +12,12 @@ from shared.http import current_user, idempotent, paginate, require, unit_of_wor
 jobs = Blueprint("jobs", __name__, url_prefix="/jobs", description="Job postings and their search")
 proposals = Blueprint("proposals", __name__, url_prefix="/jobs/<uuid:job_id>/proposals",
                       description="Proposals on a job, and hiring one of them")
-BEARER = [{"bearerAuth": []}]
 
 
 @jobs.post("")
 @require("client")
 @jobs.arguments(JobIn)
 @jobs.response(201, JobOut)
-@jobs.doc(security=BEARER)
 def post_job(body):
     """Post a fixed-price or hourly job."""
     with unit_of_work() as uow:
@@ -50,7 +48,6 @@ def get_job(job_id):
 @require()
 @jobs.arguments(JobPatchIn)
 @jobs.response(200, JobOut)
-@jobs.doc(security=BEARER)
 def edit_job(body, job_id):
     """Change an open job; fields not given are left as they are."""
     with unit_of_work() as uow:
@@ -60,7 +57,6 @@ def edit_job(body, job_id):
 @jobs.post("/<uuid:job_id>/close")
 @require()
 @jobs.response(200, JobOut)
-@jobs.doc(security=BEARER)
 def close_job(job_id):
     """Close an open job; its proposals still waiting for an answer are declined."""
     with unit_of_work() as uow:
@@ -71,7 +67,6 @@ def close_job(job_id):
 @require("freelancer")
 @proposals.arguments(ProposalIn)
 @proposals.response(201, ProposalOut)
-@proposals.doc(security=BEARER)
 def propose(body, job_id):
     """Send a proposal on an open job (one live proposal per freelancer and job)."""
     with unit_of_work() as uow:
@@ -83,7 +78,6 @@ def propose(body, job_id):
 @require()
 @proposals.arguments(ProposalListArgs, location="query")
 @proposals.response(200, ProposalPage)
-@proposals.doc(security=BEARER)
 def list_proposals(args, job_id):
     """The job's client sees all its proposals; a freelancer sees their own."""
     with unit_of_work() as uow:
@@ -94,7 +88,6 @@ def list_proposals(args, job_id):
 @proposals.get("/<uuid:proposal_id>")
 @require()
 @proposals.response(200, ProposalOut)
-@proposals.doc(security=BEARER)
 def get_proposal(job_id, proposal_id):
     """One proposal, for the job's client or the proposal's freelancer; nobody else finds it."""
     with unit_of_work() as uow:
@@ -104,7 +97,6 @@ def get_proposal(job_id, proposal_id):
 @proposals.post("/<uuid:proposal_id>/withdraw")
 @require()
 @proposals.response(200, ProposalOut)
-@proposals.doc(security=BEARER)
 def withdraw(job_id, proposal_id):
     """Take back a proposal that no offer has been made on."""
     with unit_of_work() as uow:
@@ -116,7 +108,6 @@ def withdraw(job_id, proposal_id):
 @proposals.arguments(HireIn)
 @idempotent
 @proposals.response(202, ProposalOut)
-@proposals.doc(security=BEARER)
 def hire(body, job_id, proposal_id):
     """Start the hiring saga: the proposal is `offer_pending` until the contract settles."""
     with unit_of_work() as uow:

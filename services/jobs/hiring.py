@@ -9,7 +9,7 @@ from services.jobs import postings, proposals
 from services.jobs.models import Job, Proposal, SuspendedUser
 from services.jobs.states import JOB, LIVE, PROPOSAL
 from shared.errors import Conflict, Forbidden
-from shared.runtime import new_id
+from shared.ids import new_id
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.jobs.states import HIRING, LIVE
 from shared.db import UTCDateTime, utcnow
 
-LIVE_SQL = sa.text("status IN ('submitted', 'offer_pending', 'hired')")
-HIRING_SQL = sa.text("status IN ('offer_pending', 'hired')")
+
+def _status_in(states: tuple[str, ...]) -> sa.TextClause:
+    return sa.text(f"status IN ({', '.join(repr(state) for state in states)})")
+
+
+LIVE_SQL = _status_in(LIVE)
+HIRING_SQL = _status_in(HIRING)
 
 
 class Base(DeclarativeBase):

@@ -9,7 +9,7 @@ from services.jobs.models import Job, JobSkill, Proposal, SuspendedUser
 from services.jobs.states import JOB, PROPOSAL
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.runtime import new_id
+from shared.ids import new_id
 
 MIN_FIXED_BUDGET = 500
 

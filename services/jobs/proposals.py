@@ -8,7 +8,7 @@ from services.jobs.models import Job, Proposal
 from services.jobs.states import LIVE, PROPOSAL
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.runtime import new_id
+from shared.ids import new_id
 
 
 def submit(uow, *, freelancer_id: str, job_id: str, cover_letter: str, amount: int,

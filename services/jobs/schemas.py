@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates, 
 
 from services.jobs.postings import budget_errors
 from services.jobs.states import JOB_STATUSES, PROPOSAL_STATUSES
-from shared.http.schemas import Currency, Day, Id, InSchema, OutSchema, PageArgs, Timestamp, page_of
+from shared.http.schemas import Currency, Day, Id, InSchema, Money, OutSchema, PageArgs, Timestamp, page_of
 
 BUDGET_TYPES = ("fixed", "hourly")
 MAX_AMOUNT = 1_000_000_000
@@ -21,10 +21,6 @@ class Text(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-def Cents(minimum: int = 0, **kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=MAX_AMOUNT), **kwargs)
-
-
 def Skills(**kwargs) -> fields.List:
     return fields.List(Text(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20), **kwargs)
 
@@ -34,8 +30,8 @@ class JobFields(InSchema):
     description = Text(validate=validate.Length(min=1, max=20000))
     skills = Skills()
     budget_type = fields.String(validate=validate.OneOf(BUDGET_TYPES))
-    budget_amount = Cents(allow_none=True)
-    hourly_rate_max = Cents(minimum=1, allow_none=True)
+    budget_amount = Money(maximum=MAX_AMOUNT, allow_none=True)
+    hourly_rate_max = Money(minimum=1, maximum=MAX_AMOUNT, allow_none=True)
 
 
 class JobIn(JobFields):
@@ -43,8 +39,8 @@ class JobIn(JobFields):
     description = Text(required=True, validate=validate.Length(min=1, max=20000))
     skills = Skills(load_default=list)
     budget_type = fields.String(required=True, validate=validate.OneOf(BUDGET_TYPES))
-    budget_amount = Cents(allow_none=True, load_default=None)
-    hourly_rate_max = Cents(minimum=1, allow_none=True, load_default=None)
+    budget_amount = Money(maximum=MAX_AMOUNT, allow_none=True, load_default=None)
+    hourly_rate_max = Money(minimum=1, maximum=MAX_AMOUNT, allow_none=True, load_default=None)
 
     @validates_schema(skip_on_field_errors=True)
     def _budget(self, data, **_):
@@ -82,7 +78,7 @@ class JobSearchArgs(PageArgs):
 
 class ProposalIn(InSchema):
     cover_letter = Text(required=True, validate=validate.Length(min=1, max=5000))
-    amount = Cents(minimum=MIN_AMOUNT, required=True)
+    amount = Money(minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, required=True)
     estimated_days = fields.Integer(strict=True, allow_none=True, load_default=None,
                                     validate=validate.Range(min=1, max=3650))
 
@@ -93,7 +89,7 @@ class ProposalListArgs(PageArgs):
 
 class MilestoneIn(InSchema):
     title = Text(required=True, validate=validate.Length(min=1, max=200))
-    amount = Cents(minimum=MIN_AMOUNT, required=True)
+    amount = Money(minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, required=True)
     due_date = Day(allow_none=True, load_default=None)
 
     @validates("due_date")
@@ -115,8 +111,8 @@ class JobOut(OutSchema):
     description = fields.String()
     skills = fields.List(fields.String())
     budget_type = fields.String()
-    budget_amount = fields.Integer(allow_none=True)
-    hourly_rate_max = fields.Integer(allow_none=True)
+    budget_amount = Money(allow_none=True)
+    hourly_rate_max = Money(allow_none=True)
     currency = Currency()
     status = fields.String()
     proposals_count = fields.Integer()
@@ -128,7 +124,7 @@ class ProposalOut(OutSchema):
     job_id = fields.String()
     freelancer_id = fields.String()
     cover_letter = fields.String()
-    amount = fields.Integer()
+    amount = Money()
     currency = Currency()
     estimated_days = fields.Integer(allow_none=True)
     status = fields.String()

@@ -14,7 +14,6 @@ from shared.http import current_user, idempotent, paginate, require, runtime_of,
 from shared.http.schemas import PageArgs
 
 payments = Blueprint("payments", __name__, url_prefix="/payments", description="Money: deposits, escrow, payouts")
-BEARER = [{"bearerAuth": []}]
 
 
 @payments.post("/deposits")
@@ -23,7 +22,6 @@ BEARER = [{"bearerAuth": []}]
 @idempotent
 @payments.response(201, DepositOut)
 @payments.alt_response(402, description="The card was declined; the failed deposit is kept, nothing is credited.")
-@payments.doc(security=BEARER)
 def deposit(body):
     """Add money from a card to the caller's available balance."""
     user_id = current_user().id
@@ -39,7 +37,6 @@ def deposit(body):
 @payments.get("/deposits/<uuid:deposit_id>")
 @require()
 @payments.response(200, DepositOut)
-@payments.doc(security=BEARER)
 def get_deposit(deposit_id):
     """One of the caller's deposits."""
     with unit_of_work() as uow:
@@ -49,7 +46,6 @@ def get_deposit(deposit_id):
 @payments.get("/balance")
 @require()
 @payments.response(200, BalanceOut)
-@payments.doc(security=BEARER)
 def balance():
     """The caller's money: available, pending (inside its hold), in escrow and on its way to a bank."""
     with unit_of_work() as uow:
@@ -60,7 +56,6 @@ def balance():
 @require()
 @payments.arguments(PageArgs, location="query")
 @payments.response(200, TransactionPage)
-@payments.doc(security=BEARER)
 def transactions(args):
     """The caller's ledger movements, newest first: one per movement on one of the caller's accounts."""
     with unit_of_work() as uow:
@@ -73,7 +68,6 @@ def transactions(args):
 @payments.arguments(PayoutIn)
 @idempotent
 @payments.response(202, PayoutOut)
-@payments.doc(security=BEARER)
 def request_payout(body):
     """Send available money to a bank account; it is set aside at once and the payout settles later."""
     with unit_of_work() as uow:
@@ -84,7 +78,6 @@ def request_payout(body):
 @payments.get("/payouts/<uuid:payout_id>")
 @require()
 @payments.response(200, PayoutOut)
-@payments.doc(security=BEARER)
 def get_payout(payout_id):
     """One of the caller's payouts."""
     with unit_of_work() as uow:
@@ -94,7 +87,6 @@ def get_payout(payout_id):
 @payments.get("/escrow/<uuid:contract_id>")
 @require()
 @payments.response(200, EscrowOut)
-@payments.doc(security=BEARER)
 def contract_escrow(contract_id):
     """What is held, released and refunded for a contract's milestones; its parties only."""
     with unit_of_work() as uow:
@@ -104,7 +96,6 @@ def contract_escrow(contract_id):
 @payments.get("/ledger/check")
 @require("admin")
 @payments.response(200, LedgerCheckOut)
-@payments.doc(security=BEARER)
 def check_ledger():
     """Verify the whole ledger: it sums to zero, entries balance, no account below zero, escrows exact."""
     return ledger.check_database(runtime_of().db)

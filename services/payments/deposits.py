@@ -1,19 +1,18 @@
 """Deposits: money from a card into the client's available balance."""
 from __future__ import annotations
 
-import uuid
-
 from services.payments import ledger
 from services.payments.cards import CardProcessor, Charge
 from services.payments.ledger import Transfer
 from services.payments.models import Deposit
 from shared.db import utcnow
 from shared.errors import NotFound
+from shared.ids import new_id
 
 
 def charge(processor: CardProcessor, *, amount: int, card_number: str) -> tuple[str, Charge]:
     """Charge the card outside any transaction; the deposit id is the processor's idempotency key."""
-    deposit_id = str(uuid.uuid4())
+    deposit_id = new_id()
     return deposit_id, processor.charge(amount, card_number, idempotency_key=deposit_id)
 
 

@@ -25,7 +25,7 @@ from shared.errors import NotFound, NotReady
 
 log = logging.getLogger(__name__)
 
-HOLD_END = "payments.hold_end"
+HOLD_END = "payments.escrow.end_hold"
 
 
 def fund(uow, *, contract_id: str, milestone_id: str, client_id: str, freelancer_id: str, amount: int,

@@ -1,7 +1,6 @@
 """The ledger: double-entry transfers in integer cents, one journal entry per saga step, each once."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -9,6 +8,7 @@ import sqlalchemy as sa
 from services.payments.models import Account, Escrow, JournalEntry, Posting, insert_missing
 from shared.db import utcnow
 from shared.errors import Conflict
+from shared.ids import new_id
 
 PLATFORM_FEES = "platform:fees"
 WORLD_CARDS = "world:cards"
@@ -86,12 +86,12 @@ def post(uow, key: str, kind: str, reference: str, transfers: list[Transfer]) ->
     short = sorted(name for name, balance in after.items() if balance < 0 and not may_go_negative(name))
     if short:
         raise InsufficientFunds(f"Not enough money in {', '.join(short)}.")
-    now, entry_id = utcnow(), str(uuid.uuid4())
+    now, entry_id = utcnow(), new_id()
     uow.session.add(JournalEntry(id=entry_id, key=key, kind=kind, reference=reference, created_at=now))
     uow.session.flush()
     for number, transfer in enumerate(transfers):
         for account, amount in ((transfer.source, -transfer.amount), (transfer.target, transfer.amount)):
-            uow.session.add(Posting(id=str(uuid.uuid4()), entry_id=entry_id, transfer=number, account=account,
+            uow.session.add(Posting(id=new_id(), entry_id=entry_id, transfer=number, account=account,
                                     owner_id=owner_of(account), amount=amount, kind=transfer.kind,
                                     reference=reference, created_at=now))
     for name, balance in after.items():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 import sqlalchemy as sa
 
@@ -13,13 +12,14 @@ from services.payments.models import Payout
 from services.payments.states import PAYOUT
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, NotReady
+from shared.ids import new_id
 
 log = logging.getLogger(__name__)
 
 
 def request(uow, *, user_id: str, amount: int, destination: dict) -> Payout:
     """Set `amount` aside from the caller's available money at once; the worker sends it to the bank."""
-    payout = Payout(id=str(uuid.uuid4()), user_id=user_id, amount=amount, status="pending",
+    payout = Payout(id=new_id(), user_id=user_id, amount=amount, status="pending",
                     account_number=destination["account_number"], routing_number=destination["routing_number"],
                     created_at=utcnow())
     try:

@@ -10,7 +10,7 @@ DIGITS = validate.Regexp(r"^\d+$", error="Digits only.")
 
 
 class DepositIn(InSchema):
-    amount = Money(required=True, validate=validate.Range(min=500, max=100_000_000))
+    amount = Money(minimum=500, maximum=100_000_000, required=True)
     card_number = fields.String(required=True, load_only=True, validate=validate.Length(max=40))
 
     @validates("card_number")
@@ -31,7 +31,7 @@ class DestinationIn(InSchema):
 
 
 class PayoutIn(InSchema):
-    amount = Money(required=True, validate=validate.Range(min=100, max=100_000_000_000))
+    amount = Money(minimum=100, maximum=100_000_000_000, required=True)
     destination = fields.Nested(DestinationIn, required=True)
 
 

@@ -5,8 +5,11 @@ from shared.states import StateMachine
 # refund racing for one milestone cannot both win, whatever contracts sends.
 ESCROW = StateMachine("escrow", {
     "held": {"released", "refunded"},
-})
+}, end=("released", "refunded"))
 
 PAYOUT = StateMachine("payout", {
     "pending": {"paid", "failed"},
-})
+}, end=("paid", "failed"))
+
+ESCROW_STATES = ESCROW.states
+PAYOUT_STATES = PAYOUT.states

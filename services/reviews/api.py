@@ -7,16 +7,15 @@ from services.reviews import reviewing
 from services.reviews.models import Review
 from services.reviews.schemas import ReviewIn, ReviewListArgs, ReviewOut, ReviewPage, SummaryOut
 from shared.http import current_user, paginate, require, unit_of_work
+from shared.http.auth import BEARER
 
 reviews = Blueprint("reviews", __name__, url_prefix="/reviews", description="Double-blind reviews of ended contracts")
-BEARER = [{"bearerAuth": []}]
 
 
 @reviews.post("")
 @require()
 @reviews.arguments(ReviewIn)
 @reviews.response(201, ReviewOut)
-@reviews.doc(security=BEARER)
 def submit(body):
     """Review the other party of an ended contract; it stays hidden until both have reviewed or the window closes."""
     with unit_of_work() as uow:

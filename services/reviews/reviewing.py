@@ -1,7 +1,6 @@
 """The rules of reviews: windows open when a contract ends, double-blind submission, publication."""
 from __future__ import annotations
 
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ from services.reviews.models import Review, ReviewWindow
 from services.reviews.states import REVIEW, WINDOW
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.ids import new_id
 
 CLOSE_WINDOW = "reviews.window.close"
 NOT_ENDED = "This contract has not ended, or is not known to reviews yet; it cannot be reviewed."
@@ -44,7 +44,7 @@ def submit(uow, *, reviewer_id: str, contract_id: str, rating: int, comment: str
         raise Conflict("You have already reviewed this contract.")
     if window.status != "open" or utcnow() >= window.closes_at:
         raise Conflict("The review window of this contract is closed.")
-    review = Review(id=str(uuid.uuid4()), contract_id=contract_id, reviewer_id=reviewer_id,
+    review = Review(id=new_id(), contract_id=contract_id, reviewer_id=reviewer_id,
                     reviewee_id=window.other_party(reviewer_id), rating=rating, comment=comment,
                     status="hidden", created_at=utcnow())
     uow.session.add(review)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from services.reviews.states import REVIEW_STATES
 from shared.http.schemas import Id, InSchema, OutSchema, PageArgs, Timestamp, page_of
 
 
@@ -43,7 +44,7 @@ class ReviewOut(OutSchema):
     reviewee_id = fields.String()
     rating = fields.Integer()
     comment = fields.String()
-    status = fields.String(metadata={"enum": ["hidden", "published"],
+    status = fields.String(metadata={"enum": list(REVIEW_STATES),
                                      "description": "hidden until the other party has reviewed too, "
                                                     "or the review window closes."})
     created_at = Timestamp()

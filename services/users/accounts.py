@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,8 +10,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.users.models import LoginFailure, User, UserRole, UserSkill
+from services.users.states import USER
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from shared.ids import new_id
 
 hasher = PasswordHasher()
 # Timing: an unknown email is checked against this hash so it costs what a wrong password costs.
@@ -33,7 +34,7 @@ def register(uow, *, email: str, password: str, name: str, roles: list[str], cou
     session = uow.session
     if session.scalar(sa.select(User.id).where(User.email_key == email_key(email))):
         raise Conflict(TAKEN)
-    user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name=name, country=country,
+    user = User(id=new_id(), email=email.strip(), email_key=email_key(email), name=name, country=country,
                 password_hash=password_hash, status="active", created_at=utcnow(), role_rows=[], skill_rows=[])
     for role in roles:
         user.grant(role)
@@ -130,7 +131,8 @@ def suspend(uow, *, admin_id: str, user_id: str, reason: str) -> User:
         raise Conflict("An admin cannot suspend their own account.")
     if user.status == "suspended":
         raise Conflict("This account is already suspended.")
-    user.status, user.suspended_reason = "suspended", reason
+    USER.apply(user, "suspended")
+    user.suspended_reason = reason
     uow.emit("users.user.suspended", {"user_id": user.id, "reason": reason})
     return user
 
@@ -140,7 +142,7 @@ def ensure_admin(uow, *, email: str, password: str) -> User:
     _take_turns(uow, "operator-admin")
     user = uow.session.scalar(sa.select(User).where(User.email_key == email_key(email)))
     if user is None:
-        user = User(id=str(uuid.uuid4()), email=email.strip(), email_key=email_key(email), name="Administrator",
+        user = User(id=new_id(), email=email.strip(), email_key=email_key(email), name="Administrator",
                     password_hash=hasher.hash(password), status="active", created_at=utcnow(),
                     role_rows=[], skill_rows=[])
         uow.session.add(user)

@@ -13,7 +13,6 @@ from shared.http import current_user, paginate, require, unit_of_work
 
 users = Blueprint("users", __name__, url_prefix="/users", description="Accounts and profiles")
 auth = Blueprint("auth", __name__, url_prefix="/auth", description="Access tokens and signing keys")
-BEARER = [{"bearerAuth": []}]
 # Ordering: `require` sits right under the route, so a caller without a valid token (or the
 # role) gets 401/403 before the body is parsed, never a 422 that describes the schema.
 
@@ -41,7 +40,6 @@ def search(args):
 @users.get("/me")
 @require()
 @users.response(200, UserOut)
-@users.doc(security=BEARER)
 def me():
     """The caller's own account, with email and profile."""
     with unit_of_work() as uow:
@@ -52,7 +50,6 @@ def me():
 @require()
 @users.arguments(UpdateMeIn)
 @users.response(200, UserOut)
-@users.doc(security=BEARER)
 def update_me(body):
     """Change name, country or profile; fields not given are left as they are."""
     with unit_of_work() as uow:
@@ -71,7 +68,6 @@ def public_profile(user_id):
 @require("admin")
 @users.arguments(SuspendIn)
 @users.response(200, UserOut)
-@users.doc(security=BEARER)
 def suspend(body, user_id):
     """Suspend an account: no more tokens, its open jobs close, its offers are withdrawn."""
     with unit_of_work() as uow:

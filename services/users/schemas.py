@@ -4,7 +4,7 @@ from __future__ import annotations
 import pycountry
 from marshmallow import ValidationError, fields, post_load, validate, validates
 
-from shared.http.schemas import InSchema, OutSchema, PageArgs, Timestamp
+from shared.http.schemas import InSchema, Money, OutSchema, PageArgs, Timestamp
 
 SELF_ROLES = ("client", "freelancer")
 
@@ -33,7 +33,7 @@ class Trimmed(fields.String):
 class ProfileIn(InSchema):
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
     bio = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    hourly_rate = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100_000_000))
+    hourly_rate = Money(maximum=100_000_000, allow_none=True)
     skills = fields.List(Trimmed(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50))
 
 
@@ -82,7 +82,7 @@ class UserSearchArgs(PageArgs):
 class ProfileOut(OutSchema):
     title = fields.String(allow_none=True)
     bio = fields.String(allow_none=True)
-    hourly_rate = fields.Integer(allow_none=True)
+    hourly_rate = Money(allow_none=True)
     skills = fields.List(fields.String())
 
 

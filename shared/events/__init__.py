@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError
 from shared.db import utcnow
 from shared.events import contracts, jobs, payments, reviews, users
 from shared.events.fields import format_timestamp
+from shared.ids import new_id
 
 
 class UndecodableMessage(ValueError):
@@ -39,7 +40,7 @@ class Envelope:
     correlation_id: str
     causation_id: str | None = None
     version: int = 1
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=lambda: format_timestamp(utcnow()))
 
     @classmethod

@@ -57,8 +57,9 @@ class Day(fields.Date):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-def Money(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=0), **kwargs)
+def Money(*, minimum: int | None = 0, maximum: int | None = None, **kwargs) -> fields.Integer:
+    """An amount in integer cents: 7.5, "700" and true are refused, not coerced; never below `minimum`."""
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
 def Bps() -> fields.Integer:

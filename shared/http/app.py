@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -19,6 +18,7 @@ from shared.errors import DomainError
 from shared.http import problems
 from shared.http.auth import Tokens
 from shared.http.schemas import ProblemSchema
+from shared.ids import new_id
 from shared.runtime import Runtime, UnitOfWork
 from shared.service import Service
 
@@ -102,8 +102,8 @@ def _observe(app: Flask, runtime: Runtime) -> None:
     def _start():
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Correlation-ID", "")
-        g.correlation_id = incoming[:100] if incoming.strip() else str(uuid.uuid4())
-        g.request_id = str(uuid.uuid4())
+        g.correlation_id = incoming[:100] if incoming.strip() else new_id()
+        g.request_id = new_id()
         g.context = context.correlation_id.set(g.correlation_id), context.causation_id.set(g.request_id)
 
     @app.after_request

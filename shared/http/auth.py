@@ -14,11 +14,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app, g, request
+from flask_smorest import Blueprint
 
 from shared.config import ConfigError, Settings
 from shared.errors import Forbidden, Unauthorized
 
 ALGORITHM = "EdDSA"  # pinned: a token claiming any other algorithm, `none` included, is refused
+BEARER = [{"bearerAuth": []}]  # the security requirement of the scheme `create_app` declares
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,10 @@ def current_user() -> Principal:
 
 
 def require(*roles: str):
-    """The view needs a signed-in caller holding one of `roles` (any caller when none is given)."""
+    """The view needs a signed-in caller holding one of `roles` (any caller when none is given).
+
+    The API document says so too: the operation carries the bearer security requirement.
+    """
 
     def decorate(view):
         @wraps(view)
@@ -135,6 +140,6 @@ def require(*roles: str):
             return view(*args, **kwargs)
 
         wrapper._auth_roles = roles
-        return wrapper
+        return Blueprint.doc(security=BEARER)(wrapper)
 
     return decorate

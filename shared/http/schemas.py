@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.events.fields import Day, Id, Timestamp  # noqa: F401 - the API uses the same field types
+from shared.events.fields import Day, Id, Money, Timestamp  # noqa: F401 - the API uses the same field types
 
 
 class InSchema(Schema):
@@ -28,10 +28,6 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
         "items": fields.List(fields.Nested(item_schema), required=True),
         "next_cursor": fields.String(allow_none=True, required=True),
     })
-
-
-def Money(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, **kwargs)
 
 
 Currency = lambda: fields.Constant("USD", dump_only=True)  # noqa: E731 - the only currency for now

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from shared.ids import new_id
 from tests.faults.suite import ADMIN_EMAIL, ADMIN_PASSWORD, Suite
 
 CARD = "4242424242424242"
@@ -168,7 +169,7 @@ class Driver:
         http = self.http
         story.client = self.sign_up(f"client{story.number}", ["client"])
         story.freelancer = self.sign_up(f"freelancer{story.number}", ["freelancer"])
-        http("POST", "/payments/deposits", story.client.token, expect=(201,), key=str(uuid.uuid4()),
+        http("POST", "/payments/deposits", story.client.token, expect=(201,), key=new_id(),
              json={"amount": story.deposit, "card_number": CARD})
         job = http("POST", "/jobs", story.client.token, expect=(201,), json={
             "title": f"Fault story {story.number}", "description": "A page that survives crashes.",
@@ -205,7 +206,7 @@ class Driver:
         story.outcome = "started"
         try:
             hired = http("POST", f"/jobs/{story.job_id}/proposals/{story.proposal_id}/hire", client.token,
-                         expect=(202,), key=str(uuid.uuid4()), json={})
+                         expect=(202,), key=new_id(), json={})
             story.contract_id = hired["contract_id"]
             story.steps.append("hired")
             path = f"/contracts/{story.contract_id}"
@@ -229,7 +230,7 @@ class Driver:
                  done=lambda: self.contract(story)["status"] == "active")
             http("POST", f"{milestone}/submit", freelancer.token, expect=(200,), json={"message": "Done."},
                  done=lambda: self.contract(story)["milestones"][0]["status"] != "funded")
-            http("POST", f"{milestone}/approve", client.token, expect=(202,), key=str(uuid.uuid4()))
+            http("POST", f"{milestone}/approve", client.token, expect=(202,), key=new_id())
             story.steps.append("approved")
             done = self.wait_contract(story, "completed", lambda c: c["status"] == "completed")
             assert done["milestones"][0]["status"] == "released" and done["released_amount"] == story.amount, done
@@ -240,7 +241,7 @@ class Driver:
             story.steps.append("available")
             if before_payout is not None and not before_payout.wait(self.wait):
                 raise StoryFailed(f"story {story.number}: never allowed to ask for its payout")
-            payout = http("POST", "/payments/payouts", freelancer.token, expect=(202,), key=str(uuid.uuid4()),
+            payout = http("POST", "/payments/payouts", freelancer.token, expect=(202,), key=new_id(),
                           json={"amount": story.paid_out, "destination": BANK})
             story.payout_id = payout["id"]
             self.wait_payout(story)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
 from marketplace import registry
 from marketplace.registry import NAMES as SERVICES
+from shared.ids import new_id
 from tests.faults.stories import BANK, plan
 from tests.faults.verdict import judge
 from tests.support import eventually
@@ -151,7 +151,7 @@ class TestUnderFaults:
         eventually(lambda: "available" in story.steps or story.outcome == "stuck", 90, interval=0.3)
         assert story.outcome != "stuck", story.error
         net = story.amount - story.freelancer_fee
-        body, key = {"amount": net // 2, "destination": BANK}, str(uuid.uuid4())
+        body, key = {"amount": net // 2, "destination": BANK}, new_id()
         headers = {"Authorization": f"Bearer {story.freelancer.token}", "Idempotency-Key": key}
         # The broker hangs, so the request commits its payout and then waits for its event's confirm...
         suite.broker_proxy.freeze()

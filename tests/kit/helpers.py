@@ -17,6 +17,7 @@ from shared.bus import topology
 from shared.config import Settings
 from shared.db import Database, KitBase
 from shared.events.fields import Day, Id, Timestamp
+from shared.ids import new_id
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import DeadLetterRow, InboxRow, OutboxRow, TimerRow
@@ -30,12 +31,12 @@ SUSPENDED = "users.user.suspended"
 # Event data ------------------------------------------------------------------------------
 
 def registered(**overrides) -> dict[str, Any]:
-    return {"user_id": str(uuid.uuid4()), "email": f"{uuid.uuid4().hex[:8]}@example.com", "name": "Ada",
+    return {"user_id": new_id(), "email": f"{uuid.uuid4().hex[:8]}@example.com", "name": "Ada",
             "roles": ["client"], **overrides}
 
 
 def suspended(**overrides) -> dict[str, Any]:
-    return {"user_id": str(uuid.uuid4()), "reason": "chargebacks", **overrides}
+    return {"user_id": new_id(), "reason": "chargebacks", **overrides}
 
 
 def sample_value(name: str, field_: fields.Field) -> Any:
@@ -48,7 +49,7 @@ def sample_value(name: str, field_: fields.Field) -> Any:
         if isinstance(validator, validate.OneOf):
             return list(validator.choices)[0]
     if isinstance(field_, Id):
-        return str(uuid.uuid4())
+        return new_id()
     if isinstance(field_, Timestamp):
         return datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     if isinstance(field_, Day):

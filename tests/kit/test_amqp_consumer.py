@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import Counter
 
 import pytest
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from shared.bus import topology
 from shared.db import utcnow
 from shared.events import Envelope
+from shared.ids import new_id
 from shared.tables import OutboxRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, inbox_ids, outcomes, record, record_effect,
                                registered, service_queues, suspended)
@@ -58,7 +58,7 @@ class TestDuplicateDelivery:
         amqp_kit.worker(first)
         amqp_kit.worker(second)
         assert broker.consumers(topology.events_queue_name(service.name)) == 2
-        events = [Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=str(uuid.uuid4()))
+        events = [Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
                   for _ in range(20)]
 
         first.bus.publish([copy for event in events for copy in (event, event)])
@@ -129,7 +129,7 @@ class TestFailingHandler:
 
 
 def as_envelope(type_: str, data: dict, **overrides) -> bytes:
-    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": str(uuid.uuid4()), **overrides}
+    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": new_id(), **overrides}
     return Envelope(**fields).to_json().encode()
 
 
@@ -161,7 +161,7 @@ class TestUndecodableMessages:
         assert calls == []
         assert inbox_ids(runtime.db) == []
         # and the next good event is handled
-        good = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=str(uuid.uuid4()))
+        good = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
         broker.publish(good.to_json(), routing_key=topology.events_queue_name(name))
         eventually(lambda: effect_counts(runtime.db) == {good.id: 1})
 
@@ -170,7 +170,7 @@ class TestUndecodableMessages:
         (b'{"hello": "world"}', "not an event envelope"),
         (b"[1, 2, 3]", "not an event envelope"),
         (json.dumps({"type": REGISTERED, "data": ["not", "an", "object"], "producer": "kit", "version": 1,
-                     "id": str(uuid.uuid4()), "occurred_at": "2026-01-01T00:00:00Z"}).encode(), "not an object"),
+                     "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode(), "not an object"),
     ], ids=["not-json", "not-an-envelope", "array", "data-not-an-object"])
     def test_a_body_that_is_not_an_envelope_is_dead_lettered_at_once(self, consuming, broker, body, error):
         self.assert_dead_at_once(broker, *consuming, body, error)

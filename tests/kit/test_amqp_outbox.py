@@ -1,13 +1,12 @@
 """Publishing on RabbitMQ: what is committed is published, even across a crash; nothing vanishes unrouted."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from shared.bus import PublishError
 from shared.bus.amqp import AmqpBus
 from shared.events import Envelope
+from shared.ids import new_id
 from shared.runtime import UnitOfWork
 from tests.infra import unique
 from tests.kit.helpers import REGISTERED, SUSPENDED, effect_counts, outbox_row, record, registered, suspended
@@ -62,7 +61,7 @@ class TestUnroutablePublish:
         exchange = unique("test.unrouted")
         broker.declare_exchange(exchange)  # the bare exchange: no queue (not even the audit queue) is bound
         bus = AmqpBus(amqp_settings, exchange=exchange)
-        event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=str(uuid.uuid4()))
+        event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
         try:
             with pytest.raises(PublishError, match="unroutable"):
                 bus.publish([event])

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from shared.events import CATALOG, Envelope, UndecodableMessage, schema_for
+from shared.ids import new_id
 from tests.kit.helpers import REGISTERED, registered, sample_data
 
 EVENT_TYPES = sorted(type_ for type_, version in CATALOG)
@@ -14,7 +14,7 @@ EVENT_TYPES = sorted(type_ for type_, version in CATALOG)
 
 def envelope_of(type_: str, data: dict, **overrides) -> Envelope:
     """An envelope built by hand, as a producer of another version (or a broken one) might send it."""
-    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": str(uuid.uuid4()), **overrides}
+    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": new_id(), **overrides}
     return Envelope(**fields)
 
 
@@ -22,9 +22,9 @@ class TestEnvelopeRoundTrip:
     @pytest.mark.parametrize("type_", EVENT_TYPES)
     def test_data_comes_back_unchanged(self, type_):
         data = sample_data(schema_for(type_))
-        correlation = str(uuid.uuid4())
+        correlation = new_id()
 
-        sent = Envelope.new(type_, data, producer="kit", correlation_id=correlation, causation_id=str(uuid.uuid4()))
+        sent = Envelope.new(type_, data, producer="kit", correlation_id=correlation, causation_id=new_id())
         received = Envelope.from_json(sent.to_json())
 
         assert received == sent
@@ -50,7 +50,7 @@ class TestEnvelopeRoundTrip:
             data = sample_data(schema)
             del data[name]
             with pytest.raises(ValueError, match=name):
-                Envelope.new(type_, data, producer="kit", correlation_id=str(uuid.uuid4()))
+                Envelope.new(type_, data, producer="kit", correlation_id=new_id())
 
     def test_the_catalog_covers_every_producer(self):
         assert {type_.split(".")[0] for type_ in EVENT_TYPES} == {"users", "jobs", "contracts", "payments", "reviews"}
@@ -81,11 +81,11 @@ class TestWhatAReaderRefuses:
         b"null",
         b'{"hello": "world"}',
         json.dumps({"type": REGISTERED, "data": [], "producer": "kit", "version": 1,
-                    "id": str(uuid.uuid4()), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
+                    "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
         json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": 1,
                     "id": "not-a-uuid", "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
         json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": "one",
-                    "id": str(uuid.uuid4()), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
+                    "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
     ], ids=["binary", "text", "array", "string", "null", "object", "data-not-object", "bad-id", "bad-version"])
     def test_a_body_that_is_not_an_envelope_is_undecodable(self, body):
         with pytest.raises(UndecodableMessage):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -59,7 +58,7 @@ def contracts_event(type_: str, data: dict) -> Envelope:
 def redelivered(envelope: Envelope) -> Envelope:
     """The same event sent again under a new id (the inbox cannot absorb it; the state must)."""
     return Envelope(envelope.type, envelope.data, envelope.producer, envelope.correlation_id, envelope.causation_id,
-                    id=str(uuid.uuid4()))
+                    id=new_id())
 
 
 class Books:

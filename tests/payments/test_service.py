@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from services.payments import SERVICE
+from services.payments import SERVICE, escrow
 from services.payments.models import Base
 
 PATHS = ["/payments/deposits", "/payments/balance", "/payments/transactions", "/payments/payouts",
@@ -21,7 +21,7 @@ class TestService:
     def test_it_reacts_to_contracts_requests_and_its_own_payouts(self):
         assert set(SERVICE.handlers) == {"contracts.milestone.funding_requested", "contracts.milestone.approved",
                                          "contracts.milestone.refund_requested", "payments.payout.requested"}
-        assert set(SERVICE.timers) == {"payments.hold_end"}
+        assert set(SERVICE.timers) == {escrow.HOLD_END}
 
     def test_the_migration_makes_exactly_the_tables_of_the_models(self, make_books):
         books = make_books()

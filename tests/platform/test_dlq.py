@@ -10,6 +10,7 @@ import pytest
 
 from shared.db import KitBase
 from shared.dlq import AmqpDeadLetters, EmbeddedDeadLetters, pika_parameters
+from shared.ids import new_id
 from shared.service import Service
 from tests.support import Harness, eventually
 
@@ -59,7 +60,7 @@ class TestReplayOverAmqp:
         harness = Harness(service, amqp_settings, make_pg_database("dlq"))
         try:
             harness.start_worker()
-            user_id = str(uuid.uuid4())
+            user_id = new_id()
             event = harness.publish("users.user.registered", registered(user_id))
             letters = AmqpDeadLetters(amqp_settings, service.name)
             parked = eventually(lambda: letters.list(), timeout=20)
@@ -94,7 +95,7 @@ class TestReplayEmbedded:
         harness = Harness(service, settings, database)
         try:
             harness.start_worker()
-            user_id = str(uuid.uuid4())
+            user_id = new_id()
             with harness.runtime.unit_of_work() as uow:
                 uow.emit("users.user.registered", registered(user_id))
             letters = EmbeddedDeadLetters(database)

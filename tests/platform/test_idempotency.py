@@ -1,7 +1,6 @@
 """`Idempotency-Key`: a retried request gets the first response again, without the work twice."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from shared.db import KitBase, utcnow
 from shared.errors import Conflict
 from shared.http import current_user, idempotent, require
 from shared.http.schemas import InSchema, OutSchema
+from shared.ids import new_id
 from shared.service import Service
 from shared.tables import IdempotencyRow
 from tests.support import Harness
@@ -41,7 +41,7 @@ def charge(body):
         raise Conflict("unlucky amount")
     if body["amount"] == 500:
         raise RuntimeError("the processor fell over")
-    charges.append({"id": str(uuid.uuid4()), "amount": body["amount"], "by": current_user().id})
+    charges.append({"id": new_id(), "amount": body["amount"], "by": current_user().id})
     return charges[-1], 201, {"Location": f"/charges/{charges[-1]['id']}"}
 
 
@@ -66,27 +66,27 @@ def post(api, user: str, key: str | None, amount: int):
 
 class TestIdempotencyKey:
     def test_a_retry_returns_the_first_response_and_does_the_work_once(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        user, key = new_id(), new_id()
         first, second = post(api, user, key, 700), post(api, user, key, 700)
         assert first.status_code == second.status_code == 201
         assert first.json == second.json and second.headers["Location"] == first.headers["Location"]
         assert len(charges) == 1
 
     def test_the_same_key_with_another_body_is_422(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        user, key = new_id(), new_id()
         post(api, user, key, 700)
         other = post(api, user, key, 800)
         assert other.status_code == 422 and "Idempotency-Key" in other.json["errors"]
         assert len(charges) == 1
 
     def test_keys_are_scoped_per_user(self, api):
-        key = str(uuid.uuid4())
-        assert post(api, str(uuid.uuid4()), key, 700).status_code == 201
-        assert post(api, str(uuid.uuid4()), key, 700).status_code == 201
+        key = new_id()
+        assert post(api, new_id(), key, 700).status_code == 201
+        assert post(api, new_id(), key, 700).status_code == 201
         assert len(charges) == 2
 
     def test_a_request_still_running_makes_the_retry_409(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        user, key = new_id(), new_id()
         from shared.http.idempotency import _digest
 
         with api.runtime.db.transaction() as session:
@@ -96,7 +96,7 @@ class TestIdempotencyKey:
         assert charges == []
 
     def test_the_stored_fingerprint_is_not_a_plain_hash_of_the_body(self, api):
-        user, key, body = str(uuid.uuid4()), str(uuid.uuid4()), b'{"amount": 700}'
+        user, key, body = new_id(), new_id(), b'{"amount": 700}'
         made = api.client.post("/charges", data=body, content_type="application/json",
                                headers={**api.headers(user), "Idempotency-Key": key})
         assert made.status_code == 201
@@ -107,25 +107,25 @@ class TestIdempotencyKey:
         assert len(stored) == 1 and _digest(body) not in stored and _digest(key, body) in stored
 
     def test_a_4xx_is_kept_and_replayed_but_a_5xx_is_not(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        user, key = new_id(), new_id()
         assert post(api, user, key, 13).status_code == 409
         replay = post(api, user, key, 13)
         assert replay.status_code == 409 and replay.headers["Idempotent-Replayed"] == "true"
-        failing = str(uuid.uuid4())
+        failing = new_id()
         assert post(api, user, failing, 500).status_code == 500
         assert post(api, user, failing, 500).status_code == 500  # tried again, not replayed
 
     def test_without_a_key_every_request_does_the_work(self, api):
-        user = str(uuid.uuid4())
+        user = new_id()
         post(api, user, None, 700)
         post(api, user, None, 700)
         assert len(charges) == 2
 
     def test_an_overlong_key_is_422(self, api):
-        assert post(api, str(uuid.uuid4()), "k" * 256, 700).status_code == 422
+        assert post(api, new_id(), "k" * 256, 700).status_code == 422
 
     def test_a_malformed_body_is_422_and_never_stored(self, api):
-        user, key = str(uuid.uuid4()), str(uuid.uuid4())
+        user, key = new_id(), new_id()
         assert api.client.post("/charges", json={"amount": "lots"}, headers={
             **api.headers(user), "Idempotency-Key": key}).status_code == 422
         assert post(api, user, key, 700).status_code == 201

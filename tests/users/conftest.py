@@ -1,12 +1,11 @@
 """Fixtures of the users stories: the service on both databases, accounts, tokens."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from argon2 import PasswordHasher
 
 from services.users import SERVICE, accounts
+from shared.ids import new_id
 from tests.users.helpers import PASSWORD, new_account
 
 
@@ -67,4 +66,4 @@ def account(register, users):
 @pytest.fixture
 def admin_headers(users):
     """A token with the admin role; no account needs to stand behind it to suspend others."""
-    return users.headers(str(uuid.uuid4()), ["admin"])
+    return users.headers(new_id(), ["admin"])
