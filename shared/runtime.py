@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared import context
+from shared.bus import Bus, connect_bus
 from shared.config import Settings
 from shared.db import Database, migrate, utcnow
 from shared.events import Envelope
-from shared.outbox import GRACE
+from shared.metrics import Metrics
+from shared.outbox import GRACE, OutboxRelay
 from shared.service import Service
 from shared.tables import OutboxRow, TimerRow
+from shared.timers import TimerLoop
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +79,8 @@ class UnitOfWork:
 class Runtime:
     """Everything one service needs at run time, built once per process."""
 
-    def __init__(self, service: Service, settings: Settings, *, bus=None, database: Database | None = None):
-        from shared.bus import connect_bus
-        from shared.metrics import Metrics
-        from shared.outbox import OutboxRelay
-
+    def __init__(self, service: Service, settings: Settings, *, bus: Bus | None = None,
+                 database: Database | None = None):
         self.service = service
         self.settings = settings
         self.db = database or Database(settings.database_url(service.name))
@@ -101,8 +101,6 @@ class Runtime:
 
     def refresh_gauges(self) -> None:
         """Outbox backlog and due timers, read from the database (they keep their value if it is down)."""
-        from shared.timers import TimerLoop
-
         try:
             self.metrics.outbox_backlog.set(self.relay.backlog())
             self.metrics.timers_due.set(TimerLoop(self, {}).due_count())
