@@ -26,6 +26,10 @@ class PublishError(RuntimeError):
     """The broker did not take a message (not confirmed, or unroutable)."""
 
 
+class ConfirmTimeout(PublishError):
+    """The broker confirmed nothing in time; the channel's count of what it awaits is no longer to be trusted."""
+
+
 class _Returned:
     """Collects messages the broker returned as unroutable (they arrive before their confirm)."""
 
@@ -61,7 +65,7 @@ class _Confirms:
         while self.unconfirmed:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishError(f"{len(self.unconfirmed)} message(s) not confirmed within {timeout}s")
+                raise ConfirmTimeout(f"{len(self.unconfirmed)} message(s) not confirmed within {timeout}s")
             try:
                 self.connection.drain_events(timeout=remaining)
             except socket.timeout:
@@ -128,6 +132,10 @@ class AmqpBus:
                 try:
                     self._publish_batch(envelopes)
                     return envelopes
+                except ConfirmTimeout:
+                    # Confirms still owed on this channel would be counted against the next batch: start afresh.
+                    self._reset()
+                    raise
                 except PublishError:
                     raise
                 except Exception as error:  # noqa: BLE001 - connection trouble: reconnect, bounded
