@@ -75,6 +75,17 @@ class UnitOfWork:
     def for_update(self, statement):
         return self.runtime.db.for_update(statement)
 
+    @contextmanager
+    def savepoint(self) -> Iterator["UnitOfWork"]:
+        """A part of this transaction that an error undoes on its own, with the events it emitted."""
+        emitted = len(self.emitted)
+        try:
+            with self.session.begin_nested():
+                yield self
+        except BaseException:
+            del self.emitted[emitted:]
+            raise
+
 
 class Runtime:
     """Everything one service needs at run time, built once per process."""
