@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -151,9 +153,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def migrate(database: Database, versions: Path) -> None:
     """Bring the kit's tables and one service's tables (in `versions`) to their newest revision."""
-    from alembic import command
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit
 from datetime import timezone
+from urllib.parse import quote, unquote, urlsplit
 
 import pika
-import sqlalchemy as sa
 
 from shared.bus import topology
-from shared.bus.embedded import RETRY_TIMER
 from shared.config import Settings
 from shared.db import Database, utcnow
-from shared.tables import DeadLetterRow, TimerRow
+from shared.parked import ParkedMessages
 
 CLEARED_HEADERS = ("x-retries", "x-error", "x-death", "x-first-death-exchange", "x-first-death-queue",
                    "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason",
@@ -90,28 +88,19 @@ class EmbeddedDeadLetters:
     """The embedded bus parks dead letters in the service's own `dead_letters` table."""
 
     def __init__(self, database: Database):
-        self.db = database
+        self.parked = ParkedMessages(database)
 
     def list(self, limit: int = 1000) -> list[DeadLetter]:
-        with self.db.transaction() as session:
-            rows = session.scalars(sa.select(DeadLetterRow).order_by(DeadLetterRow.id).limit(limit))
-            return [DeadLetter(row.message_id or str(row.id), row.type or "?", row.error, row.retries,
-                               row.created_at.astimezone(timezone.utc).isoformat(), row.body.encode()) for row in rows]
+        return [DeadLetter(dead.message_id or str(dead.id), dead.type or "?", dead.error, dead.retries,
+                           dead.dead_at.astimezone(timezone.utc).isoformat(), dead.body.encode())
+                for dead in self.parked.dead(limit)]
 
     def replay(self, message_ids: set[str] | None, limit: int = 100000) -> int:
-        """Hands each message back to the running `dev` process through a retry timer due now."""
-        with self.db.transaction() as session:
-            rows = list(session.scalars(sa.select(DeadLetterRow).order_by(DeadLetterRow.id).limit(limit)))
-            rows = [row for row in rows if message_ids is None or (row.message_id or str(row.id)) in message_ids]
-            for row in rows:
-                session.add(TimerRow(kind=RETRY_TIMER, key=f"replay:{row.id}", due_at=utcnow(),
-                                     payload={"body": row.body, "retries": 0}, attempts=0))
-                session.delete(row)
-            return len(rows)
+        """Hands each message back to the running `dev` process as a retry due now."""
+        return self.parked.replay(message_ids, limit)
 
     def purge(self) -> int:
-        with self.db.transaction() as session:
-            return session.execute(sa.delete(DeadLetterRow)).rowcount
+        return self.parked.purge()
 
 
 def dead_letters(settings: Settings, service: str):

@@ -10,12 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared import context
+from shared.bus import Bus, connect_bus
 from shared.config import Settings
 from shared.db import Database, migrate, utcnow
 from shared.events import Envelope
-from shared.outbox import GRACE
+from shared.metrics import Metrics
+from shared.outbox import GRACE, OutboxRelay
 from shared.service import Service
 from shared.tables import OutboxRow, TimerRow
+from shared.timers import TimerLoop
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +74,23 @@ class UnitOfWork:
     def for_update(self, statement):
         return self.runtime.db.for_update(statement)
 
+    @contextmanager
+    def savepoint(self) -> Iterator["UnitOfWork"]:
+        """A part of this transaction that an error undoes on its own, with the events it emitted."""
+        emitted = len(self.emitted)
+        try:
+            with self.session.begin_nested():
+                yield self
+        except BaseException:
+            del self.emitted[emitted:]
+            raise
+
 
 class Runtime:
     """Everything one service needs at run time, built once per process."""
 
-    def __init__(self, service: Service, settings: Settings, *, bus=None, database: Database | None = None):
-        from shared.bus import connect_bus
-        from shared.metrics import Metrics
-        from shared.outbox import OutboxRelay
-
+    def __init__(self, service: Service, settings: Settings, *, bus: Bus | None = None,
+                 database: Database | None = None):
         self.service = service
         self.settings = settings
         self.db = database or Database(settings.database_url(service.name))
@@ -100,8 +111,6 @@ class Runtime:
 
     def refresh_gauges(self) -> None:
         """Outbox backlog and due timers, read from the database (they keep their value if it is down)."""
-        from shared.timers import TimerLoop
-
         try:
             self.metrics.outbox_backlog.set(self.relay.backlog())
             self.metrics.timers_due.set(TimerLoop(self, {}).due_count())

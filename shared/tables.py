@@ -73,8 +73,21 @@ class IdempotencyRow(KitBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class RetryRow(KitBase):
+    """A delivery of the embedded bus waiting for its retry (RabbitMQ keeps them in `<service>.retry.*`)."""
+
+    __tablename__ = "bus_retries"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    message_id: Mapped[str | None] = mapped_column(sa.String(100))
+    type: Mapped[str | None] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+    retries: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class DeadLetterRow(KitBase):
-    """A parked message of the embedded bus (RabbitMQ keeps them in `<service>.dead`)."""
+    """A dead message of the embedded bus (RabbitMQ keeps them in `<service>.dead`)."""
 
     __tablename__ = "dead_letters"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)

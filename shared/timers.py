@@ -28,11 +28,9 @@ class Timer:
 class TimerLoop:
     """Fires due timers, each in the same transaction as its handler's effect and its own deletion."""
 
-    def __init__(self, runtime, handlers: dict[str, Callable], detached: dict[str, Callable] | None = None):
+    def __init__(self, runtime, handlers: dict[str, Callable]):
         self.runtime = runtime
         self.handlers = handlers
-        # Detached handlers run their own transactions; only the embedded bus's retries use them.
-        self.detached = detached or {}
 
     def fire_due(self, limit: int = 200) -> int:
         fired = 0
@@ -56,26 +54,16 @@ class TimerLoop:
                 if row is None:
                     return False
                 timer_id, timer = row.id, Timer(row.kind, row.key, row.due_at, dict(row.payload or {}))
-                if timer.kind not in self.detached:
-                    uow.session.delete(row)
-                    uow.session.flush()
-                    self._run(timer, uow)
-                    return True
-            self._run_detached(timer_id, timer)
-            return True
+                uow.session.delete(row)
+                uow.session.flush()
+                self._run(timer, uow)
+                return True
         except Exception as error:  # noqa: BLE001 - the timer stays and is tried again later
             if timer_id is None:
                 log.warning("timers: could not read due timers: %r", error)
                 return False
             log.warning("timer %s failed: %r", timer_id, error, exc_info=True)
             return self._back_off(timer_id, error)
-
-    def _run_detached(self, timer_id: int, timer: Timer) -> None:
-        # Ordering: the handler commits before the timer is deleted, so a crash in between
-        # fires it again (the inbox absorbs the repeat) rather than losing it.
-        self.detached[timer.kind](timer.payload)
-        with self.runtime.db.transaction() as session:
-            session.execute(sa.delete(TimerRow).where(TimerRow.id == timer_id))
 
     def _run(self, timer: Timer, uow) -> None:
         handler = self.handlers.get(timer.kind)

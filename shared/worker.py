@@ -6,9 +6,9 @@ import signal
 import threading
 from typing import Callable
 
-from shared.bus.embedded import RETRY_TIMER, fire_retry
 from shared.config import Settings
 from shared.consumer import Consumer
+from shared.parked import ParkedMessages
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.timers import TimerLoop
@@ -22,8 +22,9 @@ class Worker:
         self.stopping = threading.Event()
         self.consuming = threading.Event()
         self.consumer = Consumer(runtime)
-        detached = {RETRY_TIMER: lambda payload: fire_retry(runtime, self.consumer, payload)} if runtime.settings.embedded else {}
-        self.timers = TimerLoop(runtime, dict(runtime.service.timers), detached)
+        # Where a bus without a broker keeps this service's retries and dead letters: its own database.
+        self.parked = ParkedMessages(runtime.db, poll=runtime.settings.timer_poll)
+        self.timers = TimerLoop(runtime, dict(runtime.service.timers))
         self._threads: list[threading.Thread] = []
 
     def declare(self) -> None:
@@ -38,7 +39,7 @@ class Worker:
             ("timers", lambda: self._every(self.runtime.settings.timer_poll.total_seconds(), self.timers.fire_due)),
         ]
         if self.consumer.handlers:
-            loops.append(("consumer", lambda: self.runtime.bus.consume(self.runtime, self.consumer, self.stopping, self.consuming)))
+            loops.append(("consumer", self._consume))
         else:
             self.consuming.set()
         for make in self.runtime.service.background:
@@ -48,6 +49,10 @@ class Worker:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def _consume(self) -> None:
+        self.runtime.bus.consume(self.runtime.service.name, self.consumer.routing_keys, self.consumer.process,
+                                 self.stopping, self.consuming, parked=self.parked)
 
     def _sweep(self) -> None:
         while self.runtime.relay.sweep():

@@ -93,12 +93,11 @@ def add_milestone(body, contract_id):
 @require()
 @idempotent
 @contracts.response(202, MilestoneOut)
-def fund(contract_id, milestone_id):
+def fund(contract_id, milestone_id, uow):
     """The client moves a pending milestone's amount (plus the client fee) into escrow."""
-    with unit_of_work() as uow:
-        contract, milestone = _milestone(uow, contract_id, milestone_id, "client")
-        sagas.fund(uow, contract, milestone)
-        return milestone, 202
+    contract, milestone = _milestone(uow, contract_id, milestone_id, "client")
+    sagas.fund(uow, contract, milestone)
+    return milestone, 202
 
 
 @contracts.post(f"{MILESTONE}/submit")
@@ -129,12 +128,11 @@ def request_changes(body, contract_id, milestone_id):
 @require()
 @idempotent
 @contracts.response(202, MilestoneOut)
-def approve(contract_id, milestone_id):
+def approve(contract_id, milestone_id, uow):
     """The client approves submitted work; the escrow is released to the freelancer."""
-    with unit_of_work() as uow:
-        contract, milestone = _milestone(uow, contract_id, milestone_id, "client")
-        sagas.approve(uow, contract, milestone)
-        return milestone, 202
+    contract, milestone = _milestone(uow, contract_id, milestone_id, "client")
+    sagas.approve(uow, contract, milestone)
+    return milestone, 202
 
 
 def _visible(uow, contract_id, *, lock: bool = True) -> Contract:

@@ -108,9 +108,8 @@ def withdraw(job_id, proposal_id):
 @proposals.arguments(HireIn)
 @idempotent
 @proposals.response(202, ProposalOut)
-def hire(body, job_id, proposal_id):
+def hire(body, job_id, proposal_id, uow):
     """Start the hiring saga: the proposal is `offer_pending` until the contract settles."""
-    with unit_of_work() as uow:
-        proposal = hiring.hire(uow, client_id=current_user().id, job_id=str(job_id), proposal_id=str(proposal_id),
-                               milestones=body["milestones"])
+    proposal = hiring.hire(uow, client_id=current_user().id, job_id=str(job_id), proposal_id=str(proposal_id),
+                           milestones=body["milestones"])
     return proposal, 202, {"Location": f"/contracts/{proposal.contract_id}"}

@@ -11,6 +11,7 @@ from services.payments.schemas import (BalanceOut, DepositIn, DepositOut, Escrow
                                        PayoutOut, TransactionPage)
 from shared.errors import PaymentRequired
 from shared.http import current_user, idempotent, paginate, require, runtime_of, unit_of_work
+from shared.http.problems import from_domain_error
 from shared.http.schemas import PageArgs
 
 payments = Blueprint("payments", __name__, url_prefix="/payments", description="Money: deposits, escrow, payouts")
@@ -22,15 +23,15 @@ payments = Blueprint("payments", __name__, url_prefix="/payments", description="
 @idempotent
 @payments.response(201, DepositOut)
 @payments.alt_response(402, description="The card was declined; the failed deposit is kept, nothing is credited.")
-def deposit(body):
+def deposit(body, uow):
     """Add money from a card to the caller's available balance."""
     user_id = current_user().id
     deposit_id, outcome = deposits.charge(processor_of(runtime_of()), **body)
-    with unit_of_work() as uow:
-        made = deposits.record(uow, deposit_id=deposit_id, user_id=user_id, outcome=outcome, **body)
+    made = deposits.record(uow, deposit_id=deposit_id, user_id=user_id, outcome=outcome, **body)
     if made.status == "failed":
-        raise PaymentRequired(f"The card was not charged: {made.failure_reason}.", deposit_id=made.id,
-                              failure_reason=made.failure_reason)
+        # Answered, not raised: a refusal would undo the work, and the failed deposit is kept.
+        return from_domain_error(PaymentRequired(f"The card was not charged: {made.failure_reason}.",
+                                                 deposit_id=made.id, failure_reason=made.failure_reason))
     return made, 201, {"Location": f"/payments/deposits/{made.id}"}
 
 
@@ -68,10 +69,9 @@ def transactions(args):
 @payments.arguments(PayoutIn)
 @idempotent
 @payments.response(202, PayoutOut)
-def request_payout(body):
+def request_payout(body, uow):
     """Send available money to a bank account; it is set aside at once and the payout settles later."""
-    with unit_of_work() as uow:
-        payout = payouts.request(uow, user_id=current_user().id, **body)
+    payout = payouts.request(uow, user_id=current_user().id, **body)
     return payout, 202, {"Location": f"/payments/payouts/{payout.id}"}
 
 

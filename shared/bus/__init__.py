@@ -1,22 +1,60 @@
 """The event bus: RabbitMQ through kombu, or the embedded in-process bus, behind one interface.
 
-Both offer `declare(service, routing_keys)`, `publish(envelopes, settled) -> settled_now`,
-`consume(runtime, consumer, stop)` and `close()`.
+A bus is only a transport: it carries envelopes from an outbox to the consumers subscribed to
+their type and hands each delivery to the consumer's handler; what a delivery means is the
+handler's business, where a failed one waits is the bus's.
 """
 from __future__ import annotations
 
+import threading
+from typing import Callable, Iterable, Protocol
+
+from shared.bus.amqp import AmqpBus, PublishError
+from shared.bus.embedded import EmbeddedBus
 from shared.config import Settings
+from shared.consumer import Result
+from shared.events import Envelope
+from shared.parked import ParkedMessages
+
+__all__ = ["AmqpBus", "Bus", "EmbeddedBus", "Handler", "PublishError", "connect_bus"]
+
+Handler = Callable[[bytes | str, int], Result]
+"""`handler(body, retries) -> Result`: handles one delivery (the consumer's `process`); never raises for a
+message it could not handle, it says so in the result (retry after a delay, or dead)."""
 
 
-class PublishError(RuntimeError):
-    """The broker did not take a message (not confirmed, or unroutable)."""
+class Bus(Protocol):
+    """What the outbox, the worker and the operations endpoints ask of a bus."""
+
+    def declare(self, queue: str | None = None, routing_keys: Iterable[str] = ()) -> None:
+        """Make sure the exchanges exist and, for `queue` (a consuming service's name), its queues, subscribed
+        to `routing_keys`. Idempotent; the worker calls it before it consumes or publishes."""
+
+    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None
+                ) -> list[Envelope]:
+        """Hand the envelopes to the bus; returns those it holds safely already (RabbitMQ's confirm).
+
+        A bus that settles later (the embedded one, once every subscriber has handled or durably kept a
+        message) calls `settled` with the others then. Raises `PublishError` if the bus refused them."""
+
+    def consume(self, queue: str, routing_keys: Iterable[str], handler: Handler, stop: threading.Event,
+                ready: threading.Event | None = None, *, parked: ParkedMessages) -> None:
+        """Deliver `queue`'s messages to `handler` until `stop` is set; set `ready` once subscribed.
+
+        A result to retry waits out its delay and comes back to this queue only, with its count of
+        retries; a dead one is parked. RabbitMQ keeps both in its own queues (`<queue>.retry.*`,
+        `<queue>.dead`); the embedded bus has no broker to keep them in and keeps them in `parked`,
+        the consuming service's own database, before it counts the delivery as settled."""
+
+    def ping(self) -> None:
+        """Raise if the bus cannot be reached (for `/ready`)."""
+
+    def close(self) -> None:
+        """Let go of connections; the bus may be used again afterwards."""
 
 
-def connect_bus(settings: Settings):
+def connect_bus(settings: Settings) -> Bus:
+    """The bus the settings name: the process's one embedded bus, or RabbitMQ at `AMQP_URL`."""
     if settings.embedded:
-        from shared.bus.embedded import EmbeddedBus
-
         return EmbeddedBus.shared()
-    from shared.bus.amqp import AmqpBus
-
     return AmqpBus(settings)

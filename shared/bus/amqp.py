@@ -6,10 +6,10 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Callable, Iterable
 
 from kombu import Connection, Producer
 
-from shared.bus import PublishError
 from shared.bus import topology
 from shared.config import Settings
 from shared.consumer import Outcome
@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 CONFIRM_TIMEOUT = 10
 PUBLISH_ATTEMPTS = 3
 PREFETCH = 20
+
+
+class PublishError(RuntimeError):
+    """The broker did not take a message (not confirmed, or unroutable)."""
+
+
+class ConfirmTimeout(PublishError):
+    """The broker confirmed nothing in time; the channel's count of what it awaits is no longer to be trusted."""
 
 
 class _Returned:
@@ -57,7 +65,7 @@ class _Confirms:
         while self.unconfirmed:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishError(f"{len(self.unconfirmed)} message(s) not confirmed within {timeout}s")
+                raise ConfirmTimeout(f"{len(self.unconfirmed)} message(s) not confirmed within {timeout}s")
             try:
                 self.connection.drain_events(timeout=remaining)
             except socket.timeout:
@@ -95,8 +103,9 @@ class AmqpBus:
 
     # Topology ---------------------------------------------------------------------------
 
-    def declare(self, service: str | None = None, routing_keys: list[str] = (), connection: Connection | None = None) -> None:
-        """Declare the exchanges, the audit queue and (for a service) its queues. Idempotent."""
+    def declare(self, queue: str | None = None, routing_keys: Iterable[str] = (),
+                connection: Connection | None = None) -> None:
+        """Declare the exchanges, the audit queue and (for a service, `queue`) its queues. Idempotent."""
         own = connection is None
         connection = connection or self.connection()
         try:
@@ -104,24 +113,29 @@ class AmqpBus:
             self.exchange.bind(channel).declare()
             topology.dead_exchange().bind(channel).declare()
             topology.audit_queue(self.exchange, self.audit_max_length).bind(channel).declare()
-            if service:
-                topology.events_queue(service, self.exchange, list(routing_keys)).bind(channel).declare()
+            if queue:
+                topology.events_queue(queue, self.exchange, list(routing_keys)).bind(channel).declare()
                 for delay in self.retry_delays:
-                    topology.retry_queue(service, delay).bind(channel).declare()
-                topology.dead_queue(service).bind(channel).declare()
+                    topology.retry_queue(queue, delay).bind(channel).declare()
+                topology.dead_queue(queue).bind(channel).declare()
         finally:
             if own:
                 connection.release()
 
     # Publishing -------------------------------------------------------------------------
 
-    def publish(self, envelopes: list[Envelope], settled=None) -> list[Envelope]:
+    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None
+                ) -> list[Envelope]:
         """Publish the batch and wait for the broker's confirms; unroutable, refused or unconfirmed is an error."""
         with self._lock:
             for attempt in range(1, PUBLISH_ATTEMPTS + 1):
                 try:
                     self._publish_batch(envelopes)
                     return envelopes
+                except ConfirmTimeout:
+                    # Confirms still owed on this channel would be counted against the next batch: start afresh.
+                    self._reset()
+                    raise
                 except PublishError:
                     raise
                 except Exception as error:  # noqa: BLE001 - connection trouble: reconnect, bounded
@@ -178,19 +192,22 @@ class AmqpBus:
 
     # Consuming --------------------------------------------------------------------------
 
-    def consume(self, runtime, consumer, stop: threading.Event, ready: threading.Event | None = None) -> None:
-        """Consume `<service>.events` until `stop` is set, reconnecting with backoff."""
-        service = runtime.service.name
+    def consume(self, queue: str, routing_keys: Iterable[str], handler, stop: threading.Event,
+                ready: threading.Event | None = None, *, parked=None) -> None:
+        """Consume `<queue>.events` until `stop` is set, reconnecting with backoff.
+
+        Retries and dead letters wait on the broker (`<queue>.retry.*`, `<queue>.dead`); `parked` is unused."""
+        routing_keys = list(routing_keys)
         backoff = 0.5
         while not stop.is_set():
             try:
                 with self.connection(heartbeat=30) as connection:
-                    self.declare(service, consumer.routing_keys, connection)
+                    self.declare(queue, routing_keys, connection)
                     returned = _Returned()
                     side = Producer(connection.channel(), on_return=returned)
-                    queue = topology.events_queue(service, self.exchange, consumer.routing_keys)
-                    handler = lambda message: self._on_message(service, consumer, side, returned, message)  # noqa: E731
-                    with connection.Consumer([queue], on_message=handler, prefetch_count=PREFETCH):
+                    events = topology.events_queue(queue, self.exchange, routing_keys)
+                    deliver = lambda message: self._on_message(queue, handler, side, returned, message)  # noqa: E731
+                    with connection.Consumer([events], on_message=deliver, prefetch_count=PREFETCH):
                         if ready is not None:
                             ready.set()
                         backoff = 0.5
@@ -202,13 +219,13 @@ class AmqpBus:
             except Exception as error:  # noqa: BLE001 - the broker went away: reconnect
                 if stop.is_set():
                     break
-                log.warning("%s consumer: connection lost (%r); reconnecting in %.1fs", service, error, backoff)
+                log.warning("%s consumer: connection lost (%r); reconnecting in %.1fs", queue, error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
 
-    def _on_message(self, service: str, consumer, side: Producer, returned: _Returned, message) -> None:
+    def _on_message(self, service: str, handler, side: Producer, returned: _Returned, message) -> None:
         headers = message.headers or {}
-        result = consumer.process(message.body, int(headers.get("x-retries", 0) or 0))
+        result = handler(message.body, int(headers.get("x-retries", 0) or 0))
         if result.outcome is Outcome.RETRY:
             self._forward(side, returned, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
                           headers={**headers, "x-retries": result.retries, "x-error": result.error})

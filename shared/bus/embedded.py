@@ -1,25 +1,23 @@
 """The embedded bus: every service in one process, no broker, nothing lost across a restart.
 
 Durability: an event stays unsent in its producer's outbox until every subscribing service
-has settled it (handled it, or stored its retry timer or dead letter in its own database).
-After a crash the relay sends it again and the inboxes absorb the repeats.
+has settled it (handled it, or kept its retry or dead letter in its own database, through the
+`ParkedMessages` its worker hands to `consume`). After a crash the relay sends it again and the
+inboxes absorb the repeats; a retry kept before the crash is carried out after it.
 """
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import threading
-from datetime import datetime, timezone
+import time
+from queue import Empty, Queue
+from typing import Callable, Iterable
 
-from shared.consumer import Outcome, Result
-from shared.db import utcnow
 from shared.events import Envelope
-from shared.tables import DeadLetterRow
 
 log = logging.getLogger(__name__)
 
-RETRY_TIMER = "bus.retry"
+IDLE_WAIT = 0.2  # seconds a consumer waits on its queue before it looks at the clock again
 
 
 class EmbeddedBus:
@@ -36,16 +34,17 @@ class EmbeddedBus:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._queues: dict[str, tuple[frozenset[str], queue.Queue]] = {}
+        self._queues: dict[str, tuple[frozenset[str], Queue]] = {}
         self._pending: dict[str, list] = {}
 
-    def declare(self, service: str | None = None, routing_keys=(), connection=None) -> None:
-        if service:
+    def declare(self, queue: str | None = None, routing_keys: Iterable[str] = ()) -> None:
+        if queue:
             with self._lock:
-                old = self._queues.get(service)
-                self._queues[service] = (frozenset(routing_keys), old[1] if old else queue.Queue())
+                old = self._queues.get(queue)
+                self._queues[queue] = (frozenset(routing_keys), old[1] if old else Queue())
 
-    def publish(self, envelopes: list[Envelope], settled=None) -> list[Envelope]:
+    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None
+                ) -> list[Envelope]:
         settled_now = []
         with self._lock:
             for envelope in envelopes:
@@ -70,45 +69,40 @@ class EmbeddedBus:
         if entry[1] is not None:
             entry[1]([envelope])
 
-    def consume(self, runtime, consumer, stop: threading.Event, ready: threading.Event | None = None) -> None:
-        service = runtime.service.name
-        self.declare(service, consumer.routing_keys)
-        inbox = self._queues[service][1]
+    def consume(self, queue: str, routing_keys: Iterable[str], handler, stop: threading.Event,
+                ready: threading.Event | None = None, *, parked) -> None:
+        """Deliver `queue`'s events to `handler`, and its retries once due, until `stop` is set."""
+        self.declare(queue, routing_keys)
+        inbox = self._queues[queue][1]
         if ready is not None:
             ready.set()
+        poll, next_poll = parked.poll.total_seconds(), 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_poll:
+                self._retry_due(queue, handler, parked, stop)
+                next_poll = time.monotonic() + poll
             try:
-                envelope = inbox.get(timeout=0.2)
-            except queue.Empty:
+                envelope = inbox.get(timeout=min(IDLE_WAIT, max(next_poll - time.monotonic(), 0.01)))
+            except Empty:
                 continue
+            body = envelope.to_json()
             try:
-                settle(runtime, envelope.to_json(), consumer.process(envelope.to_json()))
+                parked.keep(body, handler(body, 0))
             except Exception:  # noqa: BLE001 - unsettled: the outbox sends it again after restart
-                log.exception("%s: could not settle event %s; it stays unsent", service, envelope.id)
+                log.exception("%s: could not settle event %s; it stays unsent", queue, envelope.id)
                 continue
             self._ack(envelope)
+
+    def _retry_due(self, queue: str, handler, parked, stop: threading.Event) -> None:
+        """Carry out every retry that came due; each is dropped together with keeping what comes of it."""
+        try:
+            while not stop.is_set() and (due := parked.next_due()) is not None:
+                parked.keep(due.body, handler(due.body, due.retries), instead_of=due)
+        except Exception:  # noqa: BLE001 - the retry stays kept and comes due again at the next look
+            log.exception("%s: could not carry out a retry; it stays kept", queue)
 
     def close(self) -> None:
         pass
 
     def ping(self) -> None:
         pass
-
-
-def settle(runtime, body: str, result: Result) -> None:
-    """Keep a failed message durably: a retry timer, or a dead letter, in the service's database."""
-    if result.outcome is Outcome.RETRY:
-        with runtime.unit_of_work() as uow:
-            uow.schedule(RETRY_TIMER, f"{result.message_id}:{result.retries}", utcnow() + result.delay,
-                         {"body": body, "retries": result.retries, "error": result.error})
-    elif result.outcome is Outcome.DEAD:
-        with runtime.unit_of_work() as uow:
-            uow.session.add(DeadLetterRow(message_id=result.message_id, type=result.type, body=body,
-                                          error=result.error or "unknown", retries=result.retries,
-                                          created_at=datetime.now(timezone.utc)))
-
-
-def fire_retry(runtime, consumer, payload: dict) -> None:
-    """A retry timer came due: handle the message again and keep whatever happens next."""
-    body = payload["body"] if isinstance(payload["body"], str) else json.dumps(payload["body"])
-    settle(runtime, body, consumer.process(body, int(payload.get("retries", 0))))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 
 DEAD_EXCHANGE = "marketplace.dead"
 AUDIT_QUEUE = "marketplace.audit"
@@ -37,8 +37,6 @@ def audit_queue(exchange: Exchange, max_length: int) -> Queue:
 
 
 def events_queue(service: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
-    from kombu import binding
-
     return Queue(events_queue_name(service), durable=True,
                  bindings=[binding(exchange, routing_key=key) for key in routing_keys])
 

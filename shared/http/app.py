@@ -81,18 +81,15 @@ def runtime_of(app: Flask | None = None) -> Runtime:
 
 @contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
-    """The current service's unit of work, for a view.
+    """A unit of work of the current service, for a view: one transaction of its own.
 
-    Under an `Idempotency-Key` it is a savepoint of the request's own transaction, so the response
-    kept for the key commits together with the work it describes, or neither does.
+    A view under `@idempotent` is given its unit of work as `uow` and must not open another: the
+    response kept for its key commits in that one transaction with the work it describes.
     """
-    request_uow = g.get("request_uow")
-    if request_uow is None:
-        with runtime_of().unit_of_work() as uow:
-            yield uow
-        return
-    with request_uow.session.begin_nested():
-        yield request_uow
+    if g.get("given_uow"):
+        raise RuntimeError("this view is under @idempotent: use the `uow` it is called with")
+    with runtime_of().unit_of_work() as uow:
+        yield uow
 
 
 def _observe(app: Flask, runtime: Runtime) -> None:

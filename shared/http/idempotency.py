@@ -29,44 +29,53 @@ def _digest(*parts: str | bytes) -> str:
 def idempotent(view):
     """Honour `Idempotency-Key` on a POST; place it between `@blp.arguments` and `@blp.response`.
 
-    The key's row, the view's work (its `unit_of_work()` blocks are savepoints of this transaction)
-    and the response kept for the key commit in one transaction: a process that dies after the work
-    committed has also kept the answer, so a retry replays it and never does the work again.
+    The view is called with its unit of work as `uow=` and does all its work in it (it opens none of
+    its own). Under a key, the key's row, the view's work and the response kept for the key commit in
+    that one transaction: a process that dies after the work committed has also kept the answer, so a
+    retry replays it and never does the work again. A refusal (a `DomainError`) undoes the view's work
+    and is kept as the answer; a 5xx keeps nothing, so a retry does the work afresh.
     """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255:
+        if key is not None and not 1 <= len(key) <= 255:
             raise Unprocessable("Invalid fields: Idempotency-Key",
                                 {"Idempotency-Key": ["Must be 1 to 255 characters."]})
         runtime = current_app.extensions["runtime"]
-        scope = _digest(current_user().id, request.method, request.path, key)
-        # Privacy: the body (a card number, say) is hashed with the client's key, which is stored
-        # only inside `scope`'s hash, so the stored fingerprint cannot be brute-forced back.
-        fingerprint = _digest(key, request.get_data())
+        g.given_uow = True
         try:
-            with runtime.unit_of_work() as uow:
-                replay = _claim(uow.session, scope, fingerprint)
-                if replay is not None:
-                    return replay
-                g.request_uow = uow
-                try:
-                    response = make_response(view(*args, **kwargs))
-                except DomainError as error:
-                    response = from_domain_error(error)
-                finally:
-                    g.pop("request_uow", None)
-                if response.status_code >= 500:
-                    raise _NotKept(response)
-                _keep(uow.session, scope, response)
-        except _NotKept as failed:
-            return failed.response
-        return response
+            if key is None:
+                with runtime.unit_of_work() as uow:
+                    return view(*args, uow=uow, **kwargs)
+            return _once(runtime, key, lambda uow: view(*args, uow=uow, **kwargs))
+        finally:
+            g.pop("given_uow", None)
 
     return wrapper
+
+
+def _once(runtime, key: str, view) -> Response:
+    scope = _digest(current_user().id, request.method, request.path, key)
+    # Privacy: the body (a card number, say) is hashed with the client's key, which is stored
+    # only inside `scope`'s hash, so the stored fingerprint cannot be brute-forced back.
+    fingerprint = _digest(key, request.get_data())
+    try:
+        with runtime.unit_of_work() as uow:
+            replay = _claim(uow.session, scope, fingerprint)
+            if replay is not None:
+                return replay
+            try:
+                with uow.savepoint():
+                    response = make_response(view(uow))
+            except DomainError as error:
+                response = from_domain_error(error)
+            if response.status_code >= 500:
+                raise _NotKept(response)
+            _keep(uow.session, scope, response)
+    except _NotKept as failed:
+        return failed.response
+    return response
 
 
 class _NotKept(Exception):

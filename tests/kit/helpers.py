@@ -20,7 +20,7 @@ from shared.events.fields import Day, Id, Timestamp
 from shared.ids import new_id
 from shared.runtime import Runtime
 from shared.service import Service
-from shared.tables import DeadLetterRow, InboxRow, OutboxRow, TimerRow
+from shared.tables import DeadLetterRow, InboxRow, OutboxRow, RetryRow, TimerRow
 from shared.worker import Worker
 from tests.infra import unique
 
@@ -108,6 +108,12 @@ def inbox_ids(database: Database) -> list[str]:
 def timers(database: Database) -> list[TimerRow]:
     with database.transaction() as session:
         return list(session.scalars(sa.select(TimerRow).order_by(TimerRow.id)))
+
+
+def retries(database: Database) -> list[RetryRow]:
+    """The embedded bus's retries waiting in the service's database."""
+    with database.transaction() as session:
+        return list(session.scalars(sa.select(RetryRow).order_by(RetryRow.id)))
 
 
 def dead_letters(database: Database) -> list[DeadLetterRow]:

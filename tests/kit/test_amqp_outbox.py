@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.bus import PublishError
+from shared.bus import amqp
 from shared.bus.amqp import AmqpBus
 from shared.events import Envelope
 from shared.ids import new_id
@@ -86,3 +87,25 @@ class TestUnroutablePublish:
         assert row.sent_at is None
         assert row.attempts == 1
         assert "unroutable" in row.last_error
+
+
+class TestConfirmTimeout:
+    def test_a_batch_not_confirmed_in_time_leaves_no_stale_confirms_for_the_next(self, broker, amqp_settings,
+                                                                                monkeypatch):
+        exchange, queue = unique("test.confirms"), unique("kit.probe")
+        broker.declare_exchange(exchange)
+        broker.declare_queue(queue, exchange, REGISTERED)
+        bus = AmqpBus(amqp_settings, exchange=exchange)
+        late, next_ = (Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+                       for _ in range(2))
+        try:
+            monkeypatch.setattr(amqp, "CONFIRM_TIMEOUT", 0)  # the broker's confirm cannot arrive in time
+            with pytest.raises(PublishError, match="not confirmed"):
+                bus.publish([late])
+            monkeypatch.undo()
+
+            assert bus.publish([next_]) == [next_]  # a fresh channel: it waits for its own confirm only
+            assert bus._confirms.unconfirmed == set() and bus._confirms.published == 1
+            eventually(lambda: broker.count(queue) == 2)  # the late one was sent; its copy is the inbox's to absorb
+        finally:
+            bus.close()

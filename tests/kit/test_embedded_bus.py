@@ -1,12 +1,17 @@
-"""The embedded bus: services in one process, retries by durable timers, nothing lost across a restart."""
+"""The embedded bus: services in one process, retries kept in the consumer's database, nothing lost across a restart."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
-from shared.bus.embedded import RETRY_TIMER
+from alembic import command
+from alembic.config import Config
+
+from shared.db import MIGRATIONS, Database, utcnow
 from shared.events import Envelope
+from shared.tables import TimerRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, dead_letters, effect_counts, inbox_ids, outbox_row, record,
-                               registered, suspended, timers)
+                               registered, retries, suspended, timers)
 from tests.support import eventually
 
 
@@ -71,7 +76,7 @@ class TestDeliveryInOneProcess:
 
 
 class TestFailingHandler:
-    def test_a_failing_handler_is_retried_by_timers_then_parked_in_dead_letters(self, embedded_kit):
+    def test_a_failing_handler_is_retried_from_its_database_then_parked_in_dead_letters(self, embedded_kit):
         calls = []
 
         def always_fails(event, uow):
@@ -84,19 +89,18 @@ class TestFailingHandler:
 
         [event] = emit(producer, (REGISTERED, registered()))
 
-        retry = eventually(lambda: [timer for timer in timers(consumer.db) if timer.kind == RETRY_TIMER],
-                           message="a bus.retry timer")[0]
-        assert retry.key.startswith(f"{event.id}:")
-        assert retry.payload["error"] == "RuntimeError: the ledger is down"
-        assert Envelope.from_json(retry.payload["body"]) == event
+        retry = eventually(lambda: retries(consumer.db), message="a retry kept")[0]
+        assert (retry.message_id, retry.type) == (event.id, REGISTERED) and retry.retries >= 1
+        assert retry.error == "RuntimeError: the ledger is down"
+        assert Envelope.from_json(retry.body) == event
         [dead] = eventually(lambda: dead_letters(consumer.db), message="the dead letter")
         tiers = len(embedded_kit.settings.retry_delays)
         assert (dead.message_id, dead.type, dead.retries) == (event.id, REGISTERED, tiers)
         assert dead.error == "RuntimeError: the ledger is down"
         assert Envelope.from_json(dead.body) == event
         assert calls == [event.id] * (1 + tiers)
-        eventually(lambda: timers(consumer.db) == [], message="the last retry timer to go")
-        assert inbox_ids(consumer.db) == []
+        eventually(lambda: retries(consumer.db) == [], message="the last retry to go")
+        assert timers(consumer.db) == [] and inbox_ids(consumer.db) == []
         assert outbox_row(producer.db, event.id).sent_at is not None  # settled: its retries were the consumer's
 
     def test_a_handler_that_fails_once_succeeds_on_its_retry(self, embedded_kit):
@@ -114,7 +118,7 @@ class TestFailingHandler:
         [event] = emit(embedded_kit.runtime(embedded_kit.service()), (REGISTERED, registered()))
 
         eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
-        eventually(lambda: timers(consumer.db) == [])
+        eventually(lambda: retries(consumer.db) == [])
         assert dead_letters(consumer.db) == []
 
     def test_an_undecodable_event_is_parked_at_once(self, embedded_kit):
@@ -128,7 +132,7 @@ class TestFailingHandler:
         [dead] = eventually(lambda: dead_letters(consumer.db))
         assert (dead.message_id, dead.retries) == (future.id, 0)
         assert "version 2" in dead.error
-        assert calls == [] and timers(consumer.db) == []
+        assert calls == [] and retries(consumer.db) == []
 
 
 class TestRestart:
@@ -182,13 +186,13 @@ class TestRestart:
             record(event, uow)
 
         consumer_service = embedded_kit.service(handlers={REGISTERED: fails_once})
-        # before the restart its timers are not polled again, so the retry is still pending when it stops
+        # before the restart its retries are not looked at again, so the retry is still pending when it stops
         dozing = embedded_kit.settings.replace(timer_poll=timedelta(hours=1))
         before = embedded_kit.runtime(consumer_service, settings=dozing)
         embedded_kit.worker(before)
         producer = embedded_kit.runtime(embedded_kit.service())
         [event] = emit(producer, (REGISTERED, registered()))
-        eventually(lambda: timers(before.db), message="the retry timer")
+        eventually(lambda: retries(before.db), message="the retry kept")
         assert failures == [event.id]
 
         embedded_kit.restart()
@@ -196,5 +200,32 @@ class TestRestart:
         embedded_kit.worker(consumer)
 
         eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
-        eventually(lambda: timers(consumer.db) == [])
+        eventually(lambda: retries(consumer.db) == [])
+        assert dead_letters(consumer.db) == []
+
+
+class TestUpgrade:
+    def test_a_retry_kept_among_the_timers_before_the_upgrade_is_carried_out_after_it(self, embedded_kit):
+        service = embedded_kit.service(handlers={REGISTERED: record})
+        database = Database(embedded_kit.settings.database_url(service.name))
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join([str(MIGRATIONS / "versions"),
+                                                                    str(embedded_kit.migrations)]))
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "kit_0001")
+        event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id="before-the-upgrade")
+        with database.transaction() as session:  # as the kit kept a retry before it had a table for them
+            session.add(TimerRow(kind="bus.retry", key=f"{event.id}:1", due_at=utcnow(), attempts=0,
+                                 payload={"body": event.to_json(), "retries": 1, "error": "ConnectionError: flaky"}))
+
+        consumer = embedded_kit.runtime(service, database=database)
+        assert [(retry.message_id, retry.retries) for retry in retries(consumer.db)] == [(event.id, 1)]
+        assert timers(consumer.db) == []
+        embedded_kit.worker(consumer)
+
+        eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
+        eventually(lambda: retries(consumer.db) == [])
         assert dead_letters(consumer.db) == []

@@ -88,7 +88,7 @@ class TestReplayOverAmqp:
 
 
 class TestReplayEmbedded:
-    def test_replay_hands_the_message_back_through_a_retry_timer(self, settings, make_sqlite_database):
+    def test_replay_hands_the_message_back_as_a_retry_due_now(self, settings, make_sqlite_database):
         handler = Flaky()
         service = toy_service(handler)
         database = make_sqlite_database("dlq")

@@ -10,14 +10,15 @@ from marshmallow import fields
 
 from shared.db import KitBase, utcnow
 from shared.errors import Conflict
-from shared.http import current_user, idempotent, require
+from shared.http import current_user, idempotent, require, unit_of_work
 from shared.http.schemas import InSchema, OutSchema
 from shared.ids import new_id
 from shared.service import Service
-from shared.tables import IdempotencyRow
+from shared.tables import IdempotencyRow, TimerRow
 from tests.support import Harness
 
 charges: list[dict] = []
+REMINDER = "toy.charge.remind"
 blp = Blueprint("charges", __name__, url_prefix="/charges")
 
 
@@ -35,14 +36,25 @@ class ChargeOut(OutSchema):
 @idempotent
 @blp.response(201, ChargeOut)
 @require()
-def charge(body):
-    """A toy money-moving endpoint."""
+def charge(body, uow):
+    """A toy money-moving endpoint; its work in the database is a reminder it sets."""
+    uow.schedule(REMINDER, new_id(), utcnow())
     if body["amount"] == 13:
         raise Conflict("unlucky amount")
     if body["amount"] == 500:
         raise RuntimeError("the processor fell over")
     charges.append({"id": new_id(), "amount": body["amount"], "by": current_user().id})
     return charges[-1], 201, {"Location": f"/charges/{charges[-1]['id']}"}
+
+
+@blp.post("/nested")
+@idempotent
+@require()
+def nested(uow):
+    """A view that opens a unit of work of its own although it was given one."""
+    with unit_of_work() as own:
+        own.schedule(REMINDER, new_id(), utcnow())
+    return {}, 201
 
 
 SERVICE = Service(name="toy", metadata=KitBase.metadata, migrations=Path(__file__).parent / "no_migrations",
@@ -55,6 +67,16 @@ def api(settings, make_database):
     charges.clear()
     yield harness
     harness.stop()
+
+
+def reminders(api) -> int:
+    with api.runtime.db.transaction() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(TimerRow).where(TimerRow.kind == REMINDER))
+
+
+def keys(api) -> int:
+    with api.runtime.db.transaction() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRow))
 
 
 def post(api, user: str, key: str | None, amount: int):
@@ -129,3 +151,31 @@ class TestIdempotencyKey:
         assert api.client.post("/charges", json={"amount": "lots"}, headers={
             **api.headers(user), "Idempotency-Key": key}).status_code == 422
         assert post(api, user, key, 700).status_code == 201
+
+
+class TestTheViewsUnitOfWork:
+    def test_the_work_and_the_kept_answer_commit_together(self, api):
+        user, key = new_id(), new_id()
+        assert post(api, user, key, 700).status_code == 201
+        assert post(api, user, key, 700).status_code == 201
+        assert (reminders(api), keys(api)) == (1, 1)
+
+    def test_a_refusal_is_kept_but_the_work_before_it_is_undone(self, api):
+        assert post(api, new_id(), new_id(), 13).status_code == 409
+        assert (reminders(api), keys(api)) == (0, 1)
+        assert post(api, new_id(), None, 13).status_code == 409
+        assert reminders(api) == 0
+
+    def test_a_5xx_keeps_neither_the_work_nor_the_key(self, api):
+        assert post(api, new_id(), new_id(), 500).status_code == 500
+        assert (reminders(api), keys(api)) == (0, 0)
+
+    def test_without_a_key_the_view_gets_a_unit_of_work_too(self, api):
+        assert post(api, new_id(), None, 700).status_code == 201
+        assert (reminders(api), keys(api)) == (1, 0)
+
+    def test_a_view_given_one_cannot_open_another(self, api):
+        for key in (new_id(), None):
+            headers = {**api.headers(new_id()), **({"Idempotency-Key": key} if key else {})}
+            assert api.client.post("/charges/nested", headers=headers).status_code == 500
+        assert (reminders(api), keys(api)) == (0, 0)

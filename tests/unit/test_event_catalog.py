@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from shared.events import Envelope
+from shared.ids import new_id
 from shared.events.asyncapi import ENVELOPE, breaking_changes, build_document, data_schema, event_schemas
 from shared.events.fields import Day, EventSchema, Id, Money, Timestamp
 
@@ -109,7 +109,7 @@ class TestDataSchema:
 
     def test_what_the_schema_dumps_is_valid_and_a_wrong_type_is_not(self):
         checker = jsonschema.Draft7Validator(data_schema(OrderPlaced), format_checker=jsonschema.FormatChecker())
-        good = OrderPlaced().dump({"order_id": str(uuid.uuid4()), "placed_at": "2026-01-02T03:04:05Z",
+        good = OrderPlaced().dump({"order_id": new_id(), "placed_at": "2026-01-02T03:04:05Z",
                                    "channel": "web", "total": 1200, "lines": [{"sku": "a", "quantity": 2}]})
         assert list(checker.iter_errors(good)) == []
         assert list(checker.iter_errors({**good, "total": "12.00"}))
@@ -178,8 +178,8 @@ class TestDocument:
         assert set(ENVELOPE["properties"]) == {field.name for field in dataclass_fields(Envelope)}
 
     def test_an_envelope_on_the_wire_matches_its_message_and_no_other(self, document):
-        data = OrderShipped().dump({"order_id": str(uuid.uuid4()), "on": "2026-03-04"})
-        body = json.loads(Envelope("shop.order.shipped", data, "shop", str(uuid.uuid4())).to_json())
+        data = OrderShipped().dump({"order_id": new_id(), "on": "2026-03-04"})
+        body = json.loads(Envelope("shop.order.shipped", data, "shop", new_id()).to_json())
         assert list(payload_validator(document, "shop.order.shipped.v1").iter_errors(body)) == []
         assert not payload_validator(document, "shop.order.placed.v1").is_valid(body)
         assert not payload_validator(document, "shop.order.shipped.v1").is_valid({**body, "data": {"on": 5}})
