@@ -44,7 +44,10 @@ def share_metrics_between_processes() -> None:
 def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     from shared.http import create_app
 
-    _Gunicorn(lambda: create_app(service, settings), _options(host, port, workers, threads)).run()
+    # The service's own settings are read here, before gunicorn starts: a bad value stops start-up
+    # with the variable named, not a worker that fails to boot.
+    own = service.settings.from_env(os.environ)
+    _Gunicorn(lambda: create_app(service, settings, service_settings=own), _options(host, port, workers, threads)).run()
 
 
 def serve_gateway(host: str, port: int, workers: int) -> None:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pika
 
 from shared.bus.embedded import EmbeddedBus
-from shared.config import Settings
+from shared.config import ServiceSettings, Settings
 from shared.db import Database
 from shared.dlq import pika_parameters
 from shared.events import Envelope
@@ -34,11 +34,16 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: floa
 class Harness:
     """One service built the way gunicorn and `marketplace dev` build it, on a given database and bus."""
 
-    def __init__(self, service: Service, settings: Settings, database: Database, bus=None):
+    def __init__(self, service: Service, settings: Settings, database: Database, bus=None, *,
+                 service_settings: ServiceSettings | None = None, collaborators: Mapping[str, Any] | None = None):
+        """`settings` are the kit's; the service's own are its defaults unless `service_settings` are given
+        (never the developer's environment); `collaborators` replace the service's declared ones by name."""
         self.service = service
         self.settings = settings
+        self.service_settings = service.settings.from_env({}) if service_settings is None else service_settings
         self.bus = bus or (EmbeddedBus() if settings.embedded else None)
-        self.runtime = Runtime(service, settings, database=database, bus=self.bus)
+        self.runtime = Runtime(service, settings, database=database, bus=self.bus,
+                               service_settings=self.service_settings, collaborators=collaborators)
         self.runtime.migrate()
         self.app = create_app(service, settings, runtime=self.runtime)
         self.client = self.app.test_client()
