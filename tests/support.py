@@ -1,12 +1,15 @@
 """Helpers the stories share: a service under test, tokens for any user, events from outside."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any, Callable, Mapping
 
 import pika
 
+from shared.bus import topology
+from shared.bus.amqp import AmqpBus
 from shared.bus.embedded import EmbeddedBus
 from shared.config import ServiceSettings, Settings
 from shared.db import Database
@@ -16,6 +19,7 @@ from shared.http import create_app
 from shared.runtime import Runtime, new_id  # noqa: F401 - stories take new_id from here
 from shared.service import Service
 from shared.worker import Worker
+from tests.infra import unique
 
 
 def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.05, message: str = ""):
@@ -76,6 +80,34 @@ class Harness:
             self.worker.stop()
         self.runtime.bus.close()
         self.runtime.db.dispose()
+
+
+class PrivateBus:
+    """A bus of the test's own on the shared RabbitMQ: its exchange, its queues, deleted afterwards.
+
+    Isolation: other suites (and a running stack) share the broker; a service name and an exchange
+    of the test's own keep their consumers and ours from taking each other's messages.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings.replace(exchange=unique("test.events"))
+        self.made: dict[str, Settings] = {}
+
+    def service(self, base: Service, settings: Settings | None = None) -> Service:
+        """`base` under a name of its own, so its queues (for `settings`' retry delays) are this test's alone."""
+        name = unique(base.name)
+        self.made[name] = settings or self.settings
+        return dataclasses.replace(base, name=name)
+
+    def delete(self) -> None:
+        with AmqpBus(self.settings).connection() as connection:
+            channel = connection.default_channel
+            for name, settings in self.made.items():
+                queues = [topology.events_queue_name(name), topology.dead_queue_name(name)]
+                queues += [topology.retry_queue_name(name, delay) for delay in settings.retry_delays]
+                for queue in queues:
+                    channel.queue_delete(queue)
+            channel.exchange_delete(self.settings.exchange)
 
 
 class Wire:
