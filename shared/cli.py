@@ -1,6 +1,7 @@
 """`marketplace`: the operator's command for running, migrating and inspecting the suite."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -10,6 +11,8 @@ from shared.config import PORTS, SERVICES, ConfigError, Settings
 
 def _settings() -> Settings:
     settings = Settings.from_env()
+    for service in _services().values():  # and each service's own, so a bad value stops any command at start
+        service.settings.from_env(os.environ)
     from shared.logs import configure_logging
 
     configure_logging(settings)
