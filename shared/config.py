@@ -1,4 +1,11 @@
-"""Settings from the environment: one frozen object, validated once at start."""
+"""Settings from the environment: one frozen object, validated once at start.
+
+`Settings` holds what the kit needs (broker, databases, retries, signing keys, logging, audit).
+A service's own settings (fee rates, timers of its sagas, ...) live in the service, as a
+`ServiceSettings` subclass that reads its variables with the parsers here (`env_int`,
+`env_duration`, `env_text`, ...), so every variable is checked the same way and a bad value
+names the variable that holds it.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Self
 
 from shared.db import normalize_url
 
@@ -23,6 +30,7 @@ class ConfigError(ValueError):
 
 
 def parse_duration(text: str, name: str) -> timedelta:
+    """`90s`, `15m`, `2h`, `7d` or `250ms` as a positive duration; `name` is the variable it came from."""
     match = _DURATION.match(text or "")
     if not match:
         raise ConfigError(f"{name}: {text!r} is not a duration like 90s, 15m, 2h or 7d")
@@ -32,7 +40,13 @@ def parse_duration(text: str, name: str) -> timedelta:
     return timedelta(seconds=value)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def env_duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """The duration in variable `name`, or `default` (written the same way) when it is unset or empty."""
+    return parse_duration(env.get(name) or default, name)
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """The whole number in variable `name`, within `low..high`; `default` when unset or empty."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -45,14 +59,24 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (any case) in variable `name`, or `default`."""
     value = (env.get(name) or default).strip()
     if value.lower() not in {c.lower() for c in choices}:
         raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
     return value.upper() if name == "LOG_LEVEL" else value.lower()
 
 
-def _pem(env: Mapping[str, str], name: str) -> str | None:
+def env_text(env: Mapping[str, str], name: str, min_length: int = 0) -> str | None:
+    """The text in variable `name`, or None when unset or empty; when set, at least `min_length` characters."""
+    value = env.get(name) or None
+    if value is not None and len(value) < min_length:
+        raise ConfigError(f"{name}: must be at least {min_length} characters")
+    return value
+
+
+def env_pem(env: Mapping[str, str], name: str) -> str | None:
+    """A PEM key in variable `name` (newlines may be written `\\n`), or None when unset."""
     value = env.get(name)
     if not value:
         return None
@@ -63,21 +87,26 @@ def _pem(env: Mapping[str, str], name: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """A service's own settings. A service subclasses it (a frozen dataclass) and reads its variables
+    in `from_env`; `Service(settings=...)` names the class and the runtime builds it once at start."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        return cls()
+
+    def replace(self, **changes) -> Self:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
 class Settings:
     amqp_url: str = EMBEDDED_BUS
     database_urls: Mapping[str, str] = field(default_factory=dict)
     database_server_url: str | None = None
     var_dir: Path = Path("var")
-    client_fee_bps: int = 500
-    freelancer_fee_bps: int = 1000
-    offer_ttl: timedelta = timedelta(days=7)
-    auto_approve_after: timedelta = timedelta(days=14)
-    payout_hold: timedelta = timedelta(days=5)
-    review_window: timedelta = timedelta(days=14)
     retry_delays: tuple[timedelta, ...] = (timedelta(seconds=1), timedelta(seconds=10), timedelta(seconds=60))
     audit_max_length: int = 10000
-    admin_email: str | None = None
-    admin_password: str | None = None
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_issuer: str = "marketplace"
@@ -105,31 +134,20 @@ class Settings:
         )
         if len(delays) < 1:
             raise ConfigError("RETRY_DELAYS: give at least one delay, e.g. 1s,10s,60s")
-        admin_email, admin_password = env.get("ADMIN_EMAIL") or None, env.get("ADMIN_PASSWORD") or None
-        if admin_password is not None and len(admin_password) < 10:
-            raise ConfigError("ADMIN_PASSWORD: must be at least 10 characters")
         return cls(
             amqp_url=env.get("AMQP_URL") or EMBEDDED_BUS,
             database_urls=urls,
             database_server_url=env.get("DATABASE_URL") or None,
             var_dir=Path(env.get("VAR_DIR") or "var"),
-            client_fee_bps=_int(env, "CLIENT_FEE_BPS", 500, 0, 10000),
-            freelancer_fee_bps=_int(env, "FREELANCER_FEE_BPS", 1000, 0, 10000),
-            offer_ttl=parse_duration(env.get("OFFER_TTL") or "7d", "OFFER_TTL"),
-            auto_approve_after=parse_duration(env.get("AUTO_APPROVE_AFTER") or "14d", "AUTO_APPROVE_AFTER"),
-            payout_hold=parse_duration(env.get("PAYOUT_HOLD") or "5d", "PAYOUT_HOLD"),
-            review_window=parse_duration(env.get("REVIEW_WINDOW") or "14d", "REVIEW_WINDOW"),
             retry_delays=delays,
-            audit_max_length=_int(env, "AUDIT_MAX_LENGTH", 10000, 1, 10_000_000),
-            admin_email=admin_email,
-            admin_password=admin_password,
-            jwt_private_key=_pem(env, "JWT_PRIVATE_KEY"),
-            jwt_public_key=_pem(env, "JWT_PUBLIC_KEY"),
+            audit_max_length=env_int(env, "AUDIT_MAX_LENGTH", 10000, 1, 10_000_000),
+            jwt_private_key=env_pem(env, "JWT_PRIVATE_KEY"),
+            jwt_public_key=env_pem(env, "JWT_PUBLIC_KEY"),
             jwt_issuer=env.get("JWT_ISSUER") or "marketplace",
             jwt_audience=env.get("JWT_AUDIENCE") or "marketplace",
-            access_token_ttl=parse_duration(env.get("ACCESS_TOKEN_TTL") or "1h", "ACCESS_TOKEN_TTL"),
-            log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-            log_format=_choice(env, "LOG_FORMAT", "text", ("text", "json")),
+            access_token_ttl=env_duration(env, "ACCESS_TOKEN_TTL", "1h"),
+            log_level=env_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            log_format=env_choice(env, "LOG_FORMAT", "text", ("text", "json")),
             marketplace_url=(env.get("MARKETPLACE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         )
 

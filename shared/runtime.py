@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared import context
 from shared.bus import Bus, connect_bus
-from shared.config import Settings
+from shared.config import ServiceSettings, Settings
 from shared.db import Database, migrate, utcnow
 from shared.events import Envelope
 from shared.metrics import Metrics
@@ -33,8 +34,9 @@ class UnitOfWork:
         self.emitted: list[Envelope] = []
 
     @property
-    def settings(self) -> Settings:
-        return self.runtime.settings
+    def settings(self) -> ServiceSettings:
+        """The service's own settings; the kit's are `runtime.settings`."""
+        return self.runtime.service_settings
 
     @property
     def db(self) -> Database:
@@ -90,9 +92,14 @@ class Runtime:
     """Everything one service needs at run time, built once per process."""
 
     def __init__(self, service: Service, settings: Settings, *, bus: Bus | None = None,
-                 database: Database | None = None):
+                 database: Database | None = None, service_settings: ServiceSettings | None = None,
+                 collaborators: Mapping[str, Any] | None = None):
+        """`settings` are the kit's; the service's own are read from the environment unless given
+        (a bad value stops start-up here). `collaborators` replace the service's defaults by name."""
         self.service = service
         self.settings = settings
+        self.service_settings = service.settings.from_env(os.environ) if service_settings is None else service_settings
+        self.collaborators = _collaborators(service, self.service_settings, collaborators or {})
         self.db = database or Database(settings.database_url(service.name))
         self.metrics = Metrics.for_service(service.name)
         self.bus = bus or connect_bus(settings)
@@ -121,4 +128,13 @@ class Runtime:
         self.relay.flush_marks()
         self.bus.close()
         self.db.dispose()
+
+
+def _collaborators(service: Service, settings: ServiceSettings, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(overrides) - set(service.collaborators)
+    if unknown:
+        raise ValueError(f"{service.name} has no collaborator {', '.join(sorted(unknown))}; "
+                         f"it declares {', '.join(sorted(service.collaborators)) or 'none'}")
+    return {name: overrides[name] if name in overrides else make(settings)
+            for name, make in service.collaborators.items()}
 

@@ -50,4 +50,7 @@ def serve(factory: Callable[[], Any], host: str, port: int, workers: int, thread
 def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     from shared.http import create_app
 
-    serve(lambda: create_app(service, settings), host, port, workers, threads)
+    # The service's own settings are read here, before gunicorn starts: a bad value stops start-up
+    # with the variable named, not a worker that fails to boot.
+    own = service.settings.from_env(os.environ)
+    serve(lambda: create_app(service, settings, service_settings=own), host, port, workers, threads)

@@ -7,6 +7,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import MetaData
 
+from shared.config import ServiceSettings
+
 
 @dataclass(frozen=True)
 class Service:
@@ -19,3 +21,8 @@ class Service:
     on_start: Callable[[Any], None] | None = None
     title: str = ""
     background: Sequence[Callable[[Any], Callable[[], None]]] = ()
+    # Its own settings: the class, built by the runtime once at start (`uow.settings` in its code).
+    settings: type[ServiceSettings] = ServiceSettings
+    # What it talks to outside the marketplace (a bank, a card processor), by name: each a factory
+    # taking the service's settings; `Runtime(..., collaborators={name: instance})` overrides one.
+    collaborators: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)

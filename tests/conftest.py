@@ -1,4 +1,21 @@
-"""Fixtures every test builds from: real servers, fresh databases, settings for a test run."""
+"""Fixtures every test builds from: real servers, fresh databases, settings for a test run.
+
+Each service folder (tests/users, jobs, contracts, payments, reviews, e2e) names its fixtures the
+same way, built on `harness` below, with its story helpers in its own `helpers.py`:
+
+- `<svc>`: the service on SQLite with the embedded bus (the API stories);
+- `<svc>_pg`: on PostgreSQL with the embedded bus, events handed to its consumer (races, locks);
+- `<svc>_live`: on PostgreSQL and RabbitMQ with its worker consuming (the event stories);
+- `any_<svc>`: each backend in turn, a parametrized fixture: the test runs once per database
+  (in contracts, whose stories are about the bus: once embedded, once live);
+- `make_<name>(**own)`: the same as `<name>` with the service's own settings changed, e.g.
+  `make_any_payments(payout_hold=timedelta(seconds=1))`, `make_reviews_live(review_window=...)`.
+
+A folder defines only those its stories use. The service's own settings (its `settings.py`) and
+its collaborators (payments' bank and card processor) reach the service through
+`harness(SERVICE, settings, database, service_settings=PaymentsSettings(...), collaborators={...})`;
+without them it runs on its defaults, never on the developer's environment.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -89,7 +106,8 @@ def amqp_settings(settings, amqp_url) -> Settings:
 
 @pytest.fixture
 def harness():
-    """`harness(service, settings, database)` builds a service for the test and stops it after."""
+    """`harness(service, settings, database, *, bus=, service_settings=, collaborators=)` builds a service
+    for the test and stops it after."""
     from tests.support import Harness
 
     made: list[Harness] = []
@@ -101,6 +119,17 @@ def harness():
     yield make
     for built in reversed(made):
         built.stop()
+
+
+@pytest.fixture
+def private_bus(amqp_settings):
+    """RabbitMQ with an exchange and queues of this test's own (`private_bus.service(SERVICE, settings)`),
+    deleted after the test."""
+    from tests.support import PrivateBus
+
+    bus = PrivateBus(amqp_settings)
+    yield bus
+    bus.delete()
 
 
 @pytest.fixture

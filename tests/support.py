@@ -1,14 +1,17 @@
 """Helpers the stories share: a service under test, tokens for any user, events from outside."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pika
 
+from shared.bus import topology
+from shared.bus.amqp import AmqpBus
 from shared.bus.embedded import EmbeddedBus
-from shared.config import Settings
+from shared.config import ServiceSettings, Settings
 from shared.db import Database
 from shared.dlq import pika_parameters
 from shared.events import Envelope
@@ -17,6 +20,7 @@ from shared.ids import new_id  # noqa: F401 - stories take new_id from here
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.worker import Worker
+from tests.infra import unique
 
 
 def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.05, message: str = ""):
@@ -35,11 +39,16 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: floa
 class Harness:
     """One service built the way gunicorn and `marketplace dev` build it, on a given database and bus."""
 
-    def __init__(self, service: Service, settings: Settings, database: Database, bus=None):
+    def __init__(self, service: Service, settings: Settings, database: Database, bus=None, *,
+                 service_settings: ServiceSettings | None = None, collaborators: Mapping[str, Any] | None = None):
+        """`settings` are the kit's; the service's own are its defaults unless `service_settings` are given
+        (never the developer's environment); `collaborators` replace the service's declared ones by name."""
         self.service = service
         self.settings = settings
+        self.service_settings = service.settings.from_env({}) if service_settings is None else service_settings
         self.bus = bus or (EmbeddedBus() if settings.embedded else None)
-        self.runtime = Runtime(service, settings, database=database, bus=self.bus)
+        self.runtime = Runtime(service, settings, database=database, bus=self.bus,
+                               service_settings=self.service_settings, collaborators=collaborators)
         self.runtime.migrate()
         self.app = create_app(service, settings, runtime=self.runtime)
         self.client = self.app.test_client()
@@ -72,6 +81,34 @@ class Harness:
             self.worker.stop()
         self.runtime.bus.close()
         self.runtime.db.dispose()
+
+
+class PrivateBus:
+    """A bus of the test's own on the shared RabbitMQ: its exchange, its queues, deleted afterwards.
+
+    Isolation: other suites (and a running stack) share the broker; a service name and an exchange
+    of the test's own keep their consumers and ours from taking each other's messages.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings.replace(exchange=unique("test.events"))
+        self.made: dict[str, Settings] = {}
+
+    def service(self, base: Service, settings: Settings | None = None) -> Service:
+        """`base` under a name of its own, so its queues (for `settings`' retry delays) are this test's alone."""
+        name = unique(base.name)
+        self.made[name] = settings or self.settings
+        return dataclasses.replace(base, name=name)
+
+    def delete(self) -> None:
+        with AmqpBus(self.settings).connection() as connection:
+            channel = connection.default_channel
+            for name, settings in self.made.items():
+                queues = [topology.events_queue_name(name), topology.dead_queue_name(name)]
+                queues += [topology.retry_queue_name(name, delay) for delay in settings.retry_delays]
+                for queue in queues:
+                    channel.queue_delete(queue)
+            channel.exchange_delete(self.settings.exchange)
 
 
 class Wire:

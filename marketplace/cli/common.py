@@ -1,6 +1,8 @@
 """What every command group shares: settings, the services chosen, the SERVICE argument."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from marketplace import registry
@@ -13,6 +15,8 @@ SERVICE = click.argument("service", type=click.Choice(registry.NAMES))
 
 def settings() -> Settings:
     found = Settings.from_env()
+    for service in services().values():  # and each service's own, so a bad value stops any command at start
+        service.settings.from_env(os.environ)
     configure_logging(found)
     return found
 

@@ -6,12 +6,14 @@ from pathlib import Path
 from services.contracts.api import contracts
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
+from services.contracts.settings import ContractsSettings
 from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
     name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(contracts,), handlers=HANDLERS, timers=TIMERS,
+    settings=ContractsSettings,
     title="Contracts and milestones; owns the hiring, escrow funding, release and refund sagas.",
 )
 

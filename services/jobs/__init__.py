@@ -6,12 +6,14 @@ from pathlib import Path
 from services.jobs.api import jobs, proposals
 from services.jobs.handlers import HANDLERS
 from services.jobs.models import Base
+from services.jobs.settings import JobsSettings
 from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
     name="jobs", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(jobs, proposals), handlers=HANDLERS,
+    settings=JobsSettings,
     title="Job postings, their search, proposals; starts the Hiring saga.",
 )
 

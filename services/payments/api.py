@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from services.payments import deposits, escrow, ledger, payouts
-from services.payments.cards import processor_of
 from services.payments.models import Posting
 from services.payments.schemas import (BalanceOut, DepositIn, DepositOut, EscrowOut, LedgerCheckOut, PayoutIn,
                                        PayoutOut, TransactionPage)
@@ -26,7 +25,7 @@ payments = Blueprint("payments", __name__, url_prefix="/payments", description="
 def deposit(body, uow):
     """Add money from a card to the caller's available balance."""
     user_id = current_user().id
-    deposit_id, outcome = deposits.charge(processor_of(runtime_of()), **body)
+    deposit_id, outcome = deposits.charge(runtime_of().collaborators["cards"], **body)
     made = deposits.record(uow, deposit_id=deposit_id, user_id=user_id, outcome=outcome, **body)
     if made.status == "failed":
         # Answered, not raised: a refusal would undo the work, and the failed deposit is kept.

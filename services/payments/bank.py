@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.payments.settings import PaymentsSettings
+
 REFUSED_ACCOUNT = "000000000"
 
 
@@ -51,9 +53,6 @@ class SandboxBank:
             return self._sent.setdefault(idempotency_key, outcome)
 
 
-_SANDBOX = SandboxBank()
-
-
-def bank_of(runtime) -> Bank:
-    """The bank payouts are sent to: the sandbox unless the runtime was given another."""
-    return getattr(runtime, "bank", None) or _SANDBOX
+def sandbox_bank(settings: PaymentsSettings) -> Bank:
+    """The bank payments declares by default (`Runtime(..., collaborators={"bank": ...})` replaces it)."""
+    return SandboxBank()

@@ -5,6 +5,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.payments.settings import PaymentsSettings
+
 DECLINED = "4000000000000002"
 INSUFFICIENT_FUNDS = "4000000000009995"
 
@@ -47,6 +49,6 @@ def luhn_valid(card_number: str) -> bool:
     return total % 10 == 0
 
 
-def processor_of(runtime) -> CardProcessor:
-    """The processor deposits are charged through: the sandbox unless the runtime was given another."""
-    return getattr(runtime, "card_processor", None) or SandboxCards()
+def sandbox_cards(settings: PaymentsSettings) -> CardProcessor:
+    """The processor payments declares by default (`Runtime(..., collaborators={"cards": ...})` replaces it)."""
+    return SandboxCards()

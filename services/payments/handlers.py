@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from services.payments import escrow, payouts
-from services.payments.bank import bank_of
 
 
 def hold_escrow(event, uow):
@@ -27,7 +26,7 @@ def refund_escrow(event, uow):
 
 def send_payout(event, uow):
     """Send a requested payout to the bank and settle it."""
-    payouts.send(uow, event.data["payout_id"], bank_of(uow.runtime))
+    payouts.send(uow, event.data["payout_id"], uow.runtime.collaborators["bank"])
 
 
 def end_hold(timer, uow):

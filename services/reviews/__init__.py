@@ -6,12 +6,14 @@ from pathlib import Path
 from services.reviews.api import reviews
 from services.reviews.handlers import HANDLERS, TIMERS
 from services.reviews.models import Base
+from services.reviews.settings import ReviewsSettings
 from shared.config import Settings
 from shared.service import Service
 
 SERVICE = Service(
     name="reviews", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(reviews,), handlers=HANDLERS, timers=TIMERS,
+    settings=ReviewsSettings,
     title="Double-blind reviews of ended contracts, opened by contracts' end events; rating summaries.",
 )
 

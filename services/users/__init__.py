@@ -5,12 +5,13 @@ from pathlib import Path
 
 from services.users.api import auth, users
 from services.users.models import Base
+from services.users.settings import UsersSettings
 from shared.config import Settings
 from shared.service import Service
 
 
 def ensure_admin_from_env(runtime) -> None:
-    settings = runtime.settings
+    settings = runtime.service_settings
     if settings.admin_email and settings.admin_password:
         from services.users.accounts import ensure_admin
 
@@ -21,6 +22,7 @@ def ensure_admin_from_env(runtime) -> None:
 SERVICE = Service(
     name="users", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(users, auth), on_start=ensure_admin_from_env,
+    settings=UsersSettings,
     title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import flask_smorest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
 from shared import context
-from shared.config import Settings
+from shared.config import ServiceSettings, Settings
 from shared.errors import DomainError
 from shared.http import problems
 from shared.http.auth import Tokens
@@ -44,9 +44,12 @@ class Api(flask_smorest.Api):
 
 
 def create_app(service: Service, config: Settings | None = None, *, runtime: Runtime | None = None,
-               migrate: bool = False) -> Flask:
+               migrate: bool = False, service_settings: ServiceSettings | None = None,
+               collaborators: Mapping[str, Any] | None = None) -> Flask:
+    """The service's app on `runtime`, or on one built here from the kit's settings (`config`), the
+    service's own (`service_settings`, else read from the environment) and `collaborators` overrides."""
     settings = config or Settings.from_env()
-    runtime = runtime or Runtime(service, settings)
+    runtime = runtime or Runtime(service, settings, service_settings=service_settings, collaborators=collaborators)
     if migrate:
         runtime.migrate()
     app = Flask(f"marketplace.{service.name}")

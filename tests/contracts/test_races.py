@@ -20,24 +20,24 @@ def at_once(count: int, call) -> list[int]:
 
 
 class TestRacingRequests:
-    def test_five_fund_calls_request_one_funding(self, any_desk):
-        desk = any_desk()
-        deal = desk.active()
+    def test_five_fund_calls_request_one_funding(self, make_any_contracts):
+        contracts = make_any_contracts()
+        deal = contracts.active()
         deal.post("milestones", deal.client, {"title": "Phase 2", "amount": 6_000})
 
         assert at_once(5, lambda: deal.act(1, "fund", deal.client)) == [202, 409, 409, 409, 409]
         assert len(deal.emitted("contracts.milestone.funding_requested", milestone_id=deal.milestone_id(1))) == 1
 
-    def test_five_approve_calls_ask_for_one_release(self, any_desk):
-        desk = any_desk()
-        deal = desk.active()
+    def test_five_approve_calls_ask_for_one_release(self, make_any_contracts):
+        contracts = make_any_contracts()
+        deal = contracts.active()
         deal.act(0, "submit", deal.freelancer, {"message": "Done"})
 
         assert at_once(5, lambda: deal.act(0, "approve", deal.client)) == [202, 409, 409, 409, 409]
         assert len(deal.emitted("contracts.milestone.approved")) == 1
 
-    def test_accept_and_decline_at_once_leave_one_answer(self, desk):
-        deal = desk.offered()
+    def test_accept_and_decline_at_once_leave_one_answer(self, contracts_live):
+        deal = contracts_live.offered()
         calls = iter([lambda: deal.post("accept", deal.freelancer), lambda: deal.post("decline", deal.freelancer)])
         lock = threading.Lock()
 

@@ -13,9 +13,9 @@ def fund(deal, index: int) -> None:
 
 
 class TestEndAnActiveContract:
-    def test_each_milestone_settles_by_its_state_then_the_contract_is_cancelled(self, any_desk):
-        desk = any_desk()
-        deal = desk.active(amounts=(10_000, 2_000, 3_000, 4_000, 5_000))
+    def test_each_milestone_settles_by_its_state_then_the_contract_is_cancelled(self, make_any_contracts):
+        contracts = make_any_contracts()
+        deal = contracts.active(amounts=(10_000, 2_000, 3_000, 4_000, 5_000))
         fund(deal, 1)
         deal.submitted_and_approved(1)
         fund(deal, 2)
@@ -26,7 +26,8 @@ class TestEndAnActiveContract:
         assert response.status_code == 202
         body = response.get_json()
         assert body["status"] == "cancelling" and body["end_reason"] == "ended_by_client"
-        assert [m["status"] for m in body["milestones"]] == ["refunding", "approved", "refunding", "funding", "cancelled"]
+        assert [m["status"] for m in body["milestones"]] == [
+            "refunding", "approved", "refunding", "funding", "cancelled"]
         refunds = deal.emitted("contracts.milestone.refund_requested")
         assert [r["milestone_id"] for r in refunds] == [deal.milestone_id(0), deal.milestone_id(2)]
 
@@ -46,8 +47,8 @@ class TestEndAnActiveContract:
         assert (cancelled["end_reason"], cancelled["released_amount"]) == ("ended_by_client", 2_000)
         assert not deal.emitted("contracts.contract.completed")
 
-    def test_the_freelancer_ends_it_and_a_cancelling_contract_never_completes(self, desk):
-        deal = desk.active(amounts=(10_000,))
+    def test_the_freelancer_ends_it_and_a_cancelling_contract_never_completes(self, contracts_live):
+        deal = contracts_live.active(amounts=(10_000,))
         deal.submitted_and_approved(0)
         response = deal.post("cancel", deal.freelancer)
         assert response.status_code == 202 and response.get_json()["end_reason"] == "ended_by_freelancer"
@@ -57,9 +58,9 @@ class TestEndAnActiveContract:
         assert not deal.emitted("contracts.contract.completed")
         assert deal.emitted("contracts.contract.cancelled")[0]["released_amount"] == 10_000
 
-    def test_with_nothing_to_refund_it_still_answers_cancelling_then_settles(self, any_desk):
-        desk = any_desk()
-        deal = desk.active(amounts=(10_000, 5_000))
+    def test_with_nothing_to_refund_it_still_answers_cancelling_then_settles(self, make_any_contracts):
+        contracts = make_any_contracts()
+        deal = contracts.active(amounts=(10_000, 5_000))
         deal.submitted_and_approved(0)
         deal.released(0)
         deal.wait_for("released", index=0)
@@ -70,22 +71,22 @@ class TestEndAnActiveContract:
         assert contract["released_amount"] == 10_000
         assert not deal.emitted("contracts.milestone.refund_requested")
 
-    def test_cancel_is_409_once_ending_or_ended(self, desk):
-        deal = desk.active()
+    def test_cancel_is_409_once_ending_or_ended(self, contracts_live):
+        deal = contracts_live.active()
         assert deal.post("cancel", deal.client).status_code == 202
         assert deal.post("cancel", deal.client).status_code == 409
         assert deal.post("cancel", deal.freelancer).status_code == 409
         deal.refunded()
         deal.wait_for("cancelled")
         assert deal.post("cancel", deal.client).status_code == 409
-        done = desk.active()
+        done = contracts_live.active()
         done.submitted_and_approved(0)
         done.released(0)
         done.wait_for("completed")
         assert done.post("cancel", done.client).status_code == 409
 
-    def test_a_repeated_refund_changes_nothing(self, desk):
-        deal = desk.offered()
+    def test_a_repeated_refund_changes_nothing(self, contracts_live):
+        deal = contracts_live.offered()
         deal.post("decline", deal.freelancer)
         deal.refunded()
         deal.wait_for("cancelled")
@@ -95,9 +96,8 @@ class TestEndAnActiveContract:
 
 
 class TestApproveRacingCancel:
-    def test_a_milestone_is_released_or_refunded_never_both(self, pg_desk):
-        desk = pg_desk()
-        deals = [desk.active() for _ in range(8)]
+    def test_a_milestone_is_released_or_refunded_never_both(self, contracts_live):
+        deals = [contracts_live.active() for _ in range(8)]
         for deal in deals:
             deal.act(0, "submit", deal.freelancer, {"message": "Done"})
         results = {}
@@ -134,19 +134,19 @@ class TestApproveRacingCancel:
 
 
 class TestPartySuspended:
-    def test_offers_are_withdrawn_and_active_contracts_ended(self, any_desk):
-        desk = any_desk()
-        offered = desk.offered()
+    def test_offers_are_withdrawn_and_active_contracts_ended(self, make_any_contracts):
+        contracts = make_any_contracts()
+        offered = contracts.offered()
         freelancer = offered.freelancer
-        pending = desk.hire(freelancer_id=freelancer)
-        active = desk.active(freelancer_id=freelancer)
-        finished = desk.active(freelancer_id=freelancer)
+        pending = contracts.hire(freelancer_id=freelancer)
+        active = contracts.active(freelancer_id=freelancer)
+        finished = contracts.active(freelancer_id=freelancer)
         finished.submitted_and_approved(0)
         finished.released(0)
         finished.wait_for("completed")
-        bystander = desk.offered()
+        bystander = contracts.offered()
 
-        desk.harness.publish("users.user.suspended", {"user_id": freelancer, "reason": "Fraud"})
+        contracts.harness.publish("users.user.suspended", {"user_id": freelancer, "reason": "Fraud"})
         for deal in (offered, active):
             assert deal.wait_for("cancelling")["end_reason"] == "party_suspended"
             deal.refunded()

@@ -5,8 +5,8 @@ from tests.support import eventually
 
 
 class TestHireToPayment:
-    def test_hire_fund_accept_submit_approve_and_the_money_reaches_the_freelancer(self, market):
-        market = market()
+    def test_hire_fund_accept_submit_approve_and_the_money_reaches_the_freelancer(self, market_live):
+        market = market_live
         market.deposit(20_000)
         job, proposal = market.proposal_to_hire(amount=10_000)
 
@@ -36,8 +36,8 @@ class TestHireToPayment:
         assert (client["available"], client["in_escrow"]) == (9_500, 0)
         market.books_balance()
 
-    def test_a_second_milestone_is_funded_from_the_balance_and_released(self, market):
-        market = market()
+    def test_a_second_milestone_is_funded_from_the_balance_and_released(self, market_live):
+        market = market_live
         market.deposit(30_000)
         job, proposal = market.proposal_to_hire(amount=10_000)
         contract_id = market.hire(job, proposal)["contract_id"]
@@ -60,8 +60,8 @@ class TestHireToPayment:
 
 
 class TestHireFails:
-    def test_insufficient_funds_at_hire_cancels_and_the_proposal_can_be_hired_again(self, market):
-        market = market()
+    def test_insufficient_funds_at_hire_cancels_and_the_proposal_can_be_hired_again(self, market_live):
+        market = market_live
         job, proposal = market.proposal_to_hire(amount=10_000)
         contract_id = market.hire(job, proposal)["contract_id"]
 
@@ -79,8 +79,8 @@ class TestHireFails:
         assert market.balance(market.client_id)["available"] == 0
         market.books_balance()
 
-    def test_a_declined_offer_gives_the_client_everything_back(self, market):
-        market = market()
+    def test_a_declined_offer_gives_the_client_everything_back(self, market_live):
+        market = market_live
         market.deposit(12_000)
         job, proposal = market.proposal_to_hire(amount=10_000)
         contract_id = market.hire(job, proposal)["contract_id"]
@@ -96,8 +96,7 @@ class TestHireFails:
 
 
 class TestEmbedded:
-    def test_hire_to_payment_on_sqlite_and_the_embedded_bus(self, embedded_market):
-        market = embedded_market
+    def test_hire_to_payment_on_sqlite_and_the_embedded_bus(self, market):
         market.deposit(10_500)
         job, proposal = market.proposal_to_hire(amount=10_000)
         contract_id = market.hire(job, proposal)["contract_id"]

@@ -125,8 +125,8 @@ class TestHireIdempotency:
 
 
 class TestConcurrentHires:
-    def test_two_hires_on_one_job_at_once_make_one_offer(self, jobs_on_postgres):
-        jobs = jobs_on_postgres
+    def test_two_hires_on_one_job_at_once_make_one_offer(self, jobs_pg):
+        jobs = jobs_pg
         owner = jobs.client()
         job = jobs.post_job(owner)
         candidates = [jobs.propose(job, jobs.freelancer()) for _ in range(6)]

@@ -92,8 +92,8 @@ class TestSendProposal:
 
 
 class TestConcurrentProposals:
-    def test_one_freelancer_sending_five_at_once_gets_one_through(self, jobs_on_postgres):
-        jobs = jobs_on_postgres
+    def test_one_freelancer_sending_five_at_once_gets_one_through(self, jobs_pg):
+        jobs = jobs_pg
         job, freelancer = jobs.post_job(jobs.client()), jobs.freelancer()
         start, statuses = threading.Barrier(5), []
 

@@ -59,8 +59,8 @@ class Saga:
 
 
 @pytest.fixture
-def saga(jobs_worker) -> Saga:
-    return Saga(jobs_worker)
+def saga(jobs_live) -> Saga:
+    return Saga(jobs_live)
 
 
 class TestOfferMade:
@@ -168,15 +168,15 @@ class TestContractCancelled:
 class TestUnknownEvents:
     @pytest.mark.parametrize("type_", ["contracts.contract.offered", "contracts.contract.activated",
                                        "contracts.contract.cancelled"])
-    def test_an_event_for_a_proposal_jobs_does_not_know_is_ignored(self, jobs_worker, type_):
+    def test_an_event_for_a_proposal_jobs_does_not_know_is_ignored(self, jobs_live, type_):
         data = {"contract_id": new_id(), "job_id": new_id(), "proposal_id": new_id(), "client_id": new_id(),
                 "freelancer_id": new_id(), "offer_expires_at": "2030-01-01T00:00:00Z", "end_reason": "declined",
                 "released_amount": 0}
 
-        event = jobs_worker.harness.publish(type_, data)
+        event = jobs_live.harness.publish(type_, data)
 
-        jobs_worker.handled(event)
-        assert jobs_worker.harness.deliver(event).outcome is Outcome.DUPLICATE
+        jobs_live.handled(event)
+        assert jobs_live.harness.deliver(event).outcome is Outcome.DUPLICATE
 
     def test_a_contract_that_is_not_the_proposals_current_one_is_ignored(self, saga):
         saga.handled(saga.publish("contracts.contract.activated", contract_id=new_id()))
@@ -198,33 +198,33 @@ class TestUserSuspended:
         saga.handled(saga.cancelled("party_suspended"))
         assert (saga.job_status(), saga.status(), saga.status("other")) == ("closed", "declined", "declined")
 
-    def test_a_suspended_user_posts_and_proposes_no_more(self, jobs_worker):
-        user = jobs_worker.person("client", "freelancer")
-        job = jobs_worker.post_job(jobs_worker.client())
-        suspended = jobs_worker.harness.publish("users.user.suspended", {"user_id": user.id, "reason": "spam"})
-        jobs_worker.handled(suspended)
+    def test_a_suspended_user_posts_and_proposes_no_more(self, jobs_live):
+        user = jobs_live.person("client", "freelancer")
+        job = jobs_live.post_job(jobs_live.client())
+        suspended = jobs_live.harness.publish("users.user.suspended", {"user_id": user.id, "reason": "spam"})
+        jobs_live.handled(suspended)
 
-        posted = jobs_worker.http.post("/jobs", json={"title": "Still here", "description": "x", "budget_type": "fixed",
+        posted = jobs_live.http.post("/jobs", json={"title": "Still here", "description": "x", "budget_type": "fixed",
                                                       "budget_amount": 500}, headers=user.headers)
-        proposed = jobs_worker.http.post(f"/jobs/{job['id']}/proposals", json={"cover_letter": "Hi", "amount": 500},
+        proposed = jobs_live.http.post(f"/jobs/{job['id']}/proposals", json={"cover_letter": "Hi", "amount": 500},
                                          headers=user.headers)
 
         assert posted.status_code == proposed.status_code == 403
 
-    def test_suspension_twice_is_harmless(self, jobs_worker):
-        owner = jobs_worker.client()
-        job = jobs_worker.post_job(owner)
+    def test_suspension_twice_is_harmless(self, jobs_live):
+        owner = jobs_live.client()
+        job = jobs_live.post_job(owner)
         for _ in range(2):
-            event = jobs_worker.harness.publish("users.user.suspended", {"user_id": owner.id, "reason": "spam"})
-            jobs_worker.handled(event)
+            event = jobs_live.harness.publish("users.user.suspended", {"user_id": owner.id, "reason": "spam"})
+            jobs_live.handled(event)
 
-        assert jobs_worker.job(job["id"])["status"] == "closed"
+        assert jobs_live.job(job["id"])["status"] == "closed"
 
 
 class TestHireOnTheWire:
-    def test_hire_requested_reaches_the_exchange_as_the_contract_promises(self, jobs_worker, wire):
+    def test_hire_requested_reaches_the_exchange_as_the_contract_promises(self, jobs_live, wire):
         wire.bind("jobs.hire.requested")
-        saga = Saga(jobs_worker)
+        saga = Saga(jobs_live)
 
         envelope, properties = wire.wait_for("jobs.hire.requested", timeout=15, contract_id=saga.contract_id)
 

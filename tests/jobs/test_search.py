@@ -8,10 +8,10 @@ from services.jobs import postings
 
 
 @pytest.fixture
-def board(jobs_on):
+def board(any_jobs):
     """A handful of jobs from two clients, posted oldest to newest."""
-    alice, bob = jobs_on.client(), jobs_on.client()
-    post = jobs_on.post_job
+    alice, bob = any_jobs.client(), any_jobs.client()
+    post = any_jobs.post_job
     made = {
         "shop": post(alice, title="Django web shop", description="Build a SHOP with payments.",
                      skills=["Python", "Django"], budget_amount=300_000),
@@ -22,7 +22,7 @@ def board(jobs_on):
         "app": post(bob, title="Mobile shopping app", description="React Native app for our web shop.",
                     skills=["React Native"], budget_amount=900_000),
     }
-    jobs_on.people = {"alice": alice, "bob": bob}
+    any_jobs.people = {"alice": alice, "bob": bob}
     return made
 
 
@@ -37,66 +37,66 @@ def ids(board, *names) -> list[str]:
 
 
 class TestSearchJobs:
-    def test_newest_first_and_open_by_default(self, jobs_on, board):
-        closed = jobs_on.post_job(jobs_on.people["alice"], title="Closed already")
-        jobs_on.http.post(f"/jobs/{closed['id']}/close", headers=jobs_on.people["alice"].headers)
+    def test_newest_first_and_open_by_default(self, any_jobs, board):
+        closed = any_jobs.post_job(any_jobs.people["alice"], title="Closed already")
+        any_jobs.http.post(f"/jobs/{closed['id']}/close", headers=any_jobs.people["alice"].headers)
 
-        assert found(jobs_on, "") == ids(board, "app", "api", "logo", "shop")
-        assert found(jobs_on, "status=closed") == [closed["id"]]
-        assert found(jobs_on, "status=any")[0] == closed["id"]
+        assert found(any_jobs, "") == ids(board, "app", "api", "logo", "shop")
+        assert found(any_jobs, "status=closed") == [closed["id"]]
+        assert found(any_jobs, "status=any")[0] == closed["id"]
 
-    def test_q_matches_whole_words_of_title_or_description_case_insensitively(self, jobs_on, board):
-        assert found(jobs_on, "q=shop") == ids(board, "app", "shop")
-        assert found(jobs_on, "q=PYTHON") == ids(board, "api")
-        assert found(jobs_on, "q=vector") == ids(board, "logo")
-        assert found(jobs_on, "q=web+shop") == ids(board, "app", "shop")
-        assert found(jobs_on, "q=python+bakery") == []
-        assert found(jobs_on, "q=sho") == []
-        assert found(jobs_on, "q=%22quoted%22+OR+NOT") == []
+    def test_q_matches_whole_words_of_title_or_description_case_insensitively(self, any_jobs, board):
+        assert found(any_jobs, "q=shop") == ids(board, "app", "shop")
+        assert found(any_jobs, "q=PYTHON") == ids(board, "api")
+        assert found(any_jobs, "q=vector") == ids(board, "logo")
+        assert found(any_jobs, "q=web+shop") == ids(board, "app", "shop")
+        assert found(any_jobs, "q=python+bakery") == []
+        assert found(any_jobs, "q=sho") == []
+        assert found(any_jobs, "q=%22quoted%22+OR+NOT") == []
 
-    def test_an_edited_job_is_found_by_its_new_words(self, jobs_on, board):
-        alice = jobs_on.people["alice"]
-        jobs_on.http.patch(f"/jobs/{board['logo']['id']}", json={"title": "Logo for a brewery"}, headers=alice.headers)
+    def test_an_edited_job_is_found_by_its_new_words(self, any_jobs, board):
+        alice = any_jobs.people["alice"]
+        any_jobs.http.patch(f"/jobs/{board['logo']['id']}", json={"title": "Logo for a brewery"}, headers=alice.headers)
 
-        assert found(jobs_on, "q=brewery") == ids(board, "logo")
-        assert found(jobs_on, "q=bakery") == []
+        assert found(any_jobs, "q=brewery") == ids(board, "logo")
+        assert found(any_jobs, "q=bakery") == []
 
-    def test_skill_matches_exactly_ignoring_case(self, jobs_on, board):
-        assert found(jobs_on, "skill=Python") == ids(board, "api", "shop")
-        assert found(jobs_on, "skill=react+native") == ids(board, "app")
-        assert found(jobs_on, "skill=React") == []
+    def test_skill_matches_exactly_ignoring_case(self, any_jobs, board):
+        assert found(any_jobs, "skill=Python") == ids(board, "api", "shop")
+        assert found(any_jobs, "skill=react+native") == ids(board, "app")
+        assert found(any_jobs, "skill=React") == []
 
-    def test_budget_range_and_type(self, jobs_on, board):
-        assert found(jobs_on, "min_budget=20000&max_budget=300000") == ids(board, "logo", "shop")
-        assert found(jobs_on, "max_budget=10000") == ids(board, "api")
-        assert found(jobs_on, "budget_type=hourly") == ids(board, "api")
-        assert found(jobs_on, "budget_type=fixed&min_budget=500000") == ids(board, "app")
+    def test_budget_range_and_type(self, any_jobs, board):
+        assert found(any_jobs, "min_budget=20000&max_budget=300000") == ids(board, "logo", "shop")
+        assert found(any_jobs, "max_budget=10000") == ids(board, "api")
+        assert found(any_jobs, "budget_type=hourly") == ids(board, "api")
+        assert found(any_jobs, "budget_type=fixed&min_budget=500000") == ids(board, "app")
 
-    def test_by_client_and_combined(self, jobs_on, board):
-        bob = jobs_on.people["bob"]
-        assert found(jobs_on, f"client_id={bob.id}") == ids(board, "app", "api")
-        assert found(jobs_on, f"client_id={bob.id}&q=shop&skill=react+native") == ids(board, "app")
+    def test_by_client_and_combined(self, any_jobs, board):
+        bob = any_jobs.people["bob"]
+        assert found(any_jobs, f"client_id={bob.id}") == ids(board, "app", "api")
+        assert found(any_jobs, f"client_id={bob.id}&q=shop&skill=react+native") == ids(board, "app")
 
-    def test_blank_filters_are_no_filters(self, jobs_on, board):
-        assert found(jobs_on, "q=&skill=&status=&client_id=&budget_type=&min_budget=&max_budget=") == ids(
+    def test_blank_filters_are_no_filters(self, any_jobs, board):
+        assert found(any_jobs, "q=&skill=&status=&client_id=&budget_type=&min_budget=&max_budget=") == ids(
             board, "app", "api", "logo", "shop")
 
-    def test_pages_through_a_cursor(self, jobs_on, board):
-        first = jobs_on.http.get("/jobs?limit=3").json
-        rest = jobs_on.http.get(f"/jobs?limit=3&cursor={first['next_cursor']}").json
+    def test_pages_through_a_cursor(self, any_jobs, board):
+        first = any_jobs.http.get("/jobs?limit=3").json
+        rest = any_jobs.http.get(f"/jobs?limit=3&cursor={first['next_cursor']}").json
 
         assert [j["id"] for j in first["items"] + rest["items"]] == ids(board, "app", "api", "logo", "shop")
         assert rest["next_cursor"] is None
 
     @pytest.mark.parametrize("query", ["status=deleted", "budget_type=barter", "client_id=nobody", "min_budget=-1",
                                        "min_budget=10&max_budget=5", "limit=101", "cursor=garbage"])
-    def test_bad_filters_are_422(self, jobs_on, query):
-        assert jobs_on.http.get(f"/jobs?{query}").status_code == 422
+    def test_bad_filters_are_422(self, any_jobs, query):
+        assert any_jobs.http.get(f"/jobs?{query}").status_code == 422
 
 
 class TestSearchUsesTheIndex:
-    def test_the_word_search_is_answered_by_the_full_text_index(self, jobs_on, board):
-        db = jobs_on.harness.runtime.db
+    def test_the_word_search_is_answered_by_the_full_text_index(self, any_jobs, board):
+        db = any_jobs.harness.runtime.db
         dialect = db.engine.dialect.name
         query = postings.search(dialect, q="shop", status="any")
         sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))

@@ -1,4 +1,4 @@
-"""Payments fixtures: the service on SQLite or PostgreSQL, a quick sandbox bank, the books checked after each test."""
+"""Payments fixtures: the service on SQLite, PostgreSQL or RabbitMQ, a quick bank, the books checked after each test."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from services.payments import SERVICE, ledger
 from services.payments.bank import SandboxBank
-from tests.payments.story import Books
+from services.payments.settings import PaymentsSettings
+from tests.payments.helpers import Books
 
 
 def assert_books_balance(databases) -> None:
@@ -45,29 +46,42 @@ def make_sqlite_database(make_sqlite_database):
     assert_books_balance(made)
 
 
-def _books(harness, settings, database, bank_delay=(0.0, 0.0)) -> Books:
-    built = harness(SERVICE, settings, database)
-    built.runtime.bank = SandboxBank(delay=bank_delay)
-    return Books(built)
+def _payments(harness, settings, database, **own) -> Books:
+    """Payments on `database`, its own settings changed by `own`, with a sandbox bank that answers at once."""
+    return Books(harness(SERVICE, settings, database, service_settings=PaymentsSettings(**own),
+                         collaborators={"bank": SandboxBank(delay=(0.0, 0.0))}))
 
 
 @pytest.fixture
-def books(harness, settings, make_sqlite_database) -> Books:
+def payments(harness, settings, make_sqlite_database) -> Books:
     """Payments on SQLite with the embedded bus: for the API and what it does to the books."""
-    return _books(harness, settings, make_sqlite_database("payments"))
+    return _payments(harness, settings, make_sqlite_database("payments"))
 
 
 @pytest.fixture
-def pg_books(harness, settings, make_pg_database) -> Books:
+def payments_pg(harness, settings, make_pg_database) -> Books:
     """Payments on PostgreSQL, events handed straight to its consumer: for handlers and races."""
-    return _books(harness, settings, make_pg_database("payments"))
+    return _payments(harness, settings, make_pg_database("payments"))
 
 
 @pytest.fixture
-def make_books(harness, settings, make_database):
-    """Payments on each backend in turn, with settings a test may change (e.g. a short payout hold)."""
+def make_any_payments(harness, settings, make_database):
+    """`make_any_payments(**own settings)`: payments on each backend in turn (e.g. a short payout hold)."""
 
-    def make(**changes) -> Books:
-        return _books(harness, settings.replace(**changes), make_database("payments"))
+    def make(**own) -> Books:
+        return _payments(harness, settings, make_database("payments"), **own)
+
+    return make
+
+
+@pytest.fixture
+def make_payments_live(harness, amqp_settings, make_pg_database):
+    """`make_payments_live(**own settings)`: payments on PostgreSQL and RabbitMQ, its worker consuming;
+    its bank is the sandbox it declares, which takes its moment."""
+
+    def make(**own) -> Books:
+        built = harness(SERVICE, amqp_settings, make_pg_database("payments"), service_settings=PaymentsSettings(**own))
+        built.start_worker()
+        return Books(built)
 
     return make

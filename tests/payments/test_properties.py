@@ -1,5 +1,5 @@
 """Properties: no sequence of deposits, escrow requests, hold ends and payouts, however duplicated
-or reordered, breaks an invariant of the books."""
+or reordered, breaks an invariant of the payments."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from services.payments import escrow, ledger
 from services.payments.models import Account, Escrow, JournalEntry, Posting
 from shared.consumer import Outcome
 from shared.events import Envelope
-from tests.payments.story import DESTINATION, Milestone, redelivered
+from tests.payments.helpers import DESTINATION, Milestone, redelivered
 from tests.support import new_id
 
 # Funding is asked for more often, as contracts does: every milestone is funded before it can end.
@@ -32,7 +32,7 @@ class TestFees:
         assert 0 <= fee <= amount
 
 
-def books_machine(books, seen: Counter):
+def books_machine(payments, seen: Counter):
     class Books(RuleBasedStateMachine):
         """A little marketplace's money, with contracts' events delivered late, twice or out of order."""
 
@@ -52,7 +52,7 @@ def books_machine(books, seen: Counter):
 
         @rule(client=st.integers(0, 1), amount=st.integers(500, 40_000))
         def deposit(self, client, amount):
-            response = books.deposit(self.clients[client], amount)
+            response = payments.deposit(self.clients[client], amount)
             assert response.status_code == 201
             self.deposited[self.clients[client]] += amount
 
@@ -100,24 +100,24 @@ def books_machine(books, seen: Counter):
 
         @rule()
         def holds_end(self):
-            books.fire_timers()
+            payments.fire_timers()
 
         @precondition(lambda self: self.milestones)
         @rule(data=st.data())
         def a_hold_timer_fires_again(self, data):
-            with books.harness.runtime.unit_of_work() as uow:
+            with payments.harness.runtime.unit_of_work() as uow:
                 escrow.end_hold(uow, data.draw(st.sampled_from(self.milestones)).milestone_id)
 
         @rule(freelancer=st.integers(0, 1), share=st.fractions(Fraction(1, 10), Fraction(6, 5)),
               refused=st.sampled_from([False, False, True]), now=st.booleans())
         def freelancer_withdraws(self, freelancer, share, refused, now):
-            books.fire_timers()  # the freelancer waits out the payout hold first
+            payments.fire_timers()  # the freelancer waits out the payout hold first
             destination = {**DESTINATION, "account_number": "000000000"} if refused else DESTINATION
-            amount = max(100, int(books.balance(self.freelancers[freelancer])["available"] * share))
-            response = books.payout(self.freelancers[freelancer], amount, destination)
+            amount = max(100, int(payments.balance(self.freelancers[freelancer])["available"] * share))
+            response = payments.payout(self.freelancers[freelancer], amount, destination)
             assert response.status_code in (202, 409), response.json
             if response.status_code == 202:
-                (event,) = [e for e in books.emitted("payments.payout.requested")
+                (event,) = [e for e in payments.emitted("payments.payout.requested")
                             if e["data"]["payout_id"] == response.json["id"]]
                 envelope = Envelope.from_json(json.dumps(event))
                 self.sent.append(envelope)
@@ -127,8 +127,8 @@ def books_machine(books, seen: Counter):
                     self.queue.append(envelope)
 
         def _deliver(self, envelope):
-            result = books.deliver(envelope)
-            answer = books.last_emitted()["type"] if result.outcome is Outcome.HANDLED else result.outcome.value
+            result = payments.deliver(envelope)
+            answer = payments.last_emitted()["type"] if result.outcome is Outcome.HANDLED else result.outcome.value
             seen[answer] += 1
             if result.outcome is Outcome.RETRY:
                 self.queue.append(envelope)  # as the bus would: retried later, never lost
@@ -141,19 +141,19 @@ def books_machine(books, seen: Counter):
                 queued, self.queue = self.queue, []
                 for envelope in queued:
                     self._deliver(envelope)
-            books.fire_timers()
+            payments.fire_timers()
             self.the_books_balance()
 
         @invariant()
         def the_books_balance(self):
-            report = books.check()
+            report = payments.check()
             assert report["balanced"] and not report["negative_accounts"], report
 
         @invariant()
         def each_milestone_moved_at_most_once_and_only_when_asked(self):
             if not hasattr(self, "milestones"):
                 return
-            with books.db.transaction() as session:
+            with payments.db.transaction() as session:
                 keys = set(session.scalars(sa.select(JournalEntry.key)))
                 escrows = {row.milestone_id: row for row in session.scalars(sa.select(Escrow))}
             for milestone in self.milestones:
@@ -173,7 +173,7 @@ def books_machine(books, seen: Counter):
         def every_user_has_exactly_what_the_escrows_say(self):
             if not hasattr(self, "milestones"):
                 return
-            with books.db.transaction() as session:
+            with payments.db.transaction() as session:
                 escrows = list(session.scalars(sa.select(Escrow).where(
                     Escrow.milestone_id.in_([m.milestone_id for m in self.milestones]))))
                 accounts = dict(session.execute(sa.select(Account.name, Account.balance)
@@ -197,12 +197,12 @@ def books_machine(books, seen: Counter):
 
 
 class TestNoSequenceBreaksTheBooks:
-    def test_random_sagas_with_duplicates_and_reordering(self, make_books):
-        books, seen = make_books(payout_hold=timedelta(0)), Counter()
-        run_state_machine_as_test(books_machine(books, seen), settings=settings(
+    def test_random_sagas_with_duplicates_and_reordering(self, make_any_payments):
+        payments, seen = make_any_payments(payout_hold=timedelta(0)), Counter()
+        run_state_machine_as_test(books_machine(payments, seen), settings=settings(
             max_examples=20, stateful_step_count=50, deadline=None))
         # The runs went everywhere that matters (payouts' two endings are also told as stories elsewhere).
         assert set(seen) >= {"payments.escrow.funded", "payments.escrow.funding_failed", "payments.escrow.released",
                              "payments.escrow.refunded", "retry"}, seen
         assert seen["payments.payout.paid"] + seen["payments.payout.failed"] > 0, seen
-        assert books.check()["accounts"] > 10
+        assert payments.check()["accounts"] > 10

@@ -12,24 +12,24 @@ PATHS = ["/payments/deposits", "/payments/balance", "/payments/transactions", "/
 
 
 class TestService:
-    def test_the_openapi_document_lists_every_endpoint(self, books):
-        response = books.client.get("/openapi.json")
+    def test_the_openapi_document_lists_every_endpoint(self, payments):
+        response = payments.client.get("/openapi.json")
         assert response.status_code == 200
         assert set(PATHS) <= set(response.json["paths"])
-        assert books.client.get("/health").json["service"] == "payments"
+        assert payments.client.get("/health").json["service"] == "payments"
 
     def test_it_reacts_to_contracts_requests_and_its_own_payouts(self):
         assert set(SERVICE.handlers) == {"contracts.milestone.funding_requested", "contracts.milestone.approved",
                                          "contracts.milestone.refund_requested", "payments.payout.requested"}
         assert set(SERVICE.timers) == {escrow.HOLD_END}
 
-    def test_the_migration_makes_exactly_the_tables_of_the_models(self, make_books):
-        books = make_books()
+    def test_the_migration_makes_exactly_the_tables_of_the_models(self, make_any_payments):
+        payments = make_any_payments()
         ours = set(Base.metadata.tables)
 
         def payments_only(obj, name, type_, reflected, compare_to):
             return (name if type_ == "table" else obj.table.name) in ours  # the kit's tables are the kit's
 
-        with books.db.engine.connect() as connection:
+        with payments.db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"include_object": payments_only})
             assert compare_metadata(context, Base.metadata) == []

@@ -7,10 +7,10 @@ from tests.support import new_id
 
 
 class TestSubmitReview:
-    def test_a_party_of_a_completed_contract_reviews_the_other(self, both_reviews):
-        contract = both_reviews.contract_ended()
+    def test_a_party_of_a_completed_contract_reviews_the_other(self, any_reviews):
+        contract = any_reviews.contract_ended()
 
-        response = both_reviews.submit(contract.client_id, contract.id, rating=4, comment="Great work.")
+        response = any_reviews.submit(contract.client_id, contract.id, rating=4, comment="Great work.")
 
         assert response.status_code == 201
         review = response.json
@@ -40,20 +40,20 @@ class TestSubmitReview:
         assert response.status_code == 409
         assert reviews.window(contract.id) is None
 
-    def test_an_unknown_contract_is_a_conflict_not_an_error(self, both_reviews):
-        response = both_reviews.submit(new_id(), new_id())
+    def test_an_unknown_contract_is_a_conflict_not_an_error(self, any_reviews):
+        response = any_reviews.submit(new_id(), new_id())
 
         assert response.status_code == 409
         assert response.headers["Content-Type"] == "application/problem+json"
         assert "has not ended" in response.json["detail"] and "not known" in response.json["detail"]
 
-    def test_a_stranger_may_not_review(self, both_reviews):
-        contract = both_reviews.contract_ended()
+    def test_a_stranger_may_not_review(self, any_reviews):
+        contract = any_reviews.contract_ended()
 
-        response = both_reviews.submit(new_id(), contract.id)
+        response = any_reviews.submit(new_id(), contract.id)
 
         assert response.status_code == 403
-        assert both_reviews.of_contract(contract.client_id, contract.id).json["items"] == []
+        assert any_reviews.of_contract(contract.client_id, contract.id).json["items"] == []
 
     def test_a_token_is_needed(self, reviews):
         contract = reviews.contract_ended()
@@ -109,12 +109,12 @@ class TestSubmitReview:
 
 
 class TestListReviewsOfAContract:
-    def test_a_stranger_is_told_it_does_not_exist(self, both_reviews):
-        contract = both_reviews.contract_ended()
-        both_reviews.reviewed(contract.client_id, contract.id)
-        both_reviews.reviewed(contract.freelancer_id, contract.id)
+    def test_a_stranger_is_told_it_does_not_exist(self, any_reviews):
+        contract = any_reviews.contract_ended()
+        any_reviews.reviewed(contract.client_id, contract.id)
+        any_reviews.reviewed(contract.freelancer_id, contract.id)
 
-        response = both_reviews.of_contract(new_id(), contract.id)
+        response = any_reviews.of_contract(new_id(), contract.id)
 
         assert response.status_code == 404
 
@@ -138,16 +138,16 @@ class TestListReviewsOfAContract:
 
 
 class TestListReviewsAboutAUser:
-    def test_published_reviews_come_newest_first_a_page_at_a_time(self, both_reviews):
+    def test_published_reviews_come_newest_first_a_page_at_a_time(self, any_reviews):
         freelancer = new_id()
         ids = []
         for rating in (3, 4, 5):
-            contract = both_reviews.contract_ended(freelancer_id=freelancer)
-            ids.append(both_reviews.reviewed(contract.client_id, contract.id, rating=rating)["id"])
-            both_reviews.reviewed(freelancer, contract.id)
+            contract = any_reviews.contract_ended(freelancer_id=freelancer)
+            ids.append(any_reviews.reviewed(contract.client_id, contract.id, rating=rating)["id"])
+            any_reviews.reviewed(freelancer, contract.id)
 
-        first = both_reviews.about(freelancer, limit=2).json
-        second = both_reviews.about(freelancer, limit=2, cursor=first["next_cursor"]).json
+        first = any_reviews.about(freelancer, limit=2).json
+        second = any_reviews.about(freelancer, limit=2, cursor=first["next_cursor"]).json
 
         assert [r["id"] for r in first["items"] + second["items"]] == ids[::-1]
         assert second["next_cursor"] is None
@@ -170,16 +170,16 @@ class TestListReviewsAboutAUser:
 
 
 class TestSummary:
-    def test_the_average_is_over_published_reviews_rounded_to_two_decimals(self, both_reviews):
+    def test_the_average_is_over_published_reviews_rounded_to_two_decimals(self, any_reviews):
         freelancer = new_id()
         for rating in (5, 4, 4):
-            contract = both_reviews.contract_ended(freelancer_id=freelancer)
-            both_reviews.reviewed(contract.client_id, contract.id, rating=rating)
-            both_reviews.reviewed(freelancer, contract.id)
-        pending = both_reviews.contract_ended(freelancer_id=freelancer)
-        both_reviews.reviewed(pending.client_id, pending.id, rating=1)
+            contract = any_reviews.contract_ended(freelancer_id=freelancer)
+            any_reviews.reviewed(contract.client_id, contract.id, rating=rating)
+            any_reviews.reviewed(freelancer, contract.id)
+        pending = any_reviews.contract_ended(freelancer_id=freelancer)
+        any_reviews.reviewed(pending.client_id, pending.id, rating=1)
 
-        assert both_reviews.summary(freelancer) == {"user_id": freelancer, "average_rating": 4.33, "review_count": 3}
+        assert any_reviews.summary(freelancer) == {"user_id": freelancer, "average_rating": 4.33, "review_count": 3}
 
     def test_a_user_nobody_reviewed_has_no_average(self, reviews):
         user = new_id()

@@ -21,55 +21,55 @@ def parties(contract, first: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("first", ["client", "freelancer"])
 class TestBothPartiesReview:
-    def test_the_first_review_stays_hidden_from_everyone_but_its_author(self, both_reviews, first):
-        contract = both_reviews.contract_ended()
+    def test_the_first_review_stays_hidden_from_everyone_but_its_author(self, any_reviews, first):
+        contract = any_reviews.contract_ended()
         author, other = parties(contract, first)
 
-        review = both_reviews.reviewed(author, contract.id, rating=2, comment="Slow to answer.")
+        review = any_reviews.reviewed(author, contract.id, rating=2, comment="Slow to answer.")
 
         assert review["status"] == "hidden" and review["published_at"] is None
         assert review["reviewer_id"] == author and review["reviewee_id"] == other
-        assert [r["id"] for r in both_reviews.of_contract(author, contract.id).json["items"]] == [review["id"]]
-        assert both_reviews.of_contract(other, contract.id).json["items"] == []
-        assert both_reviews.about(other).json["items"] == []
-        assert both_reviews.summary(other) == {"user_id": other, "average_rating": None, "review_count": 0}
-        assert both_reviews.published_events(contract.id) == []
+        assert [r["id"] for r in any_reviews.of_contract(author, contract.id).json["items"]] == [review["id"]]
+        assert any_reviews.of_contract(other, contract.id).json["items"] == []
+        assert any_reviews.about(other).json["items"] == []
+        assert any_reviews.summary(other) == {"user_id": other, "average_rating": None, "review_count": 0}
+        assert any_reviews.published_events(contract.id) == []
 
-    def test_the_second_review_publishes_both_at_once(self, both_reviews, first):
-        contract = both_reviews.contract_ended()
+    def test_the_second_review_publishes_both_at_once(self, any_reviews, first):
+        contract = any_reviews.contract_ended()
         author, other = parties(contract, first)
-        hidden = both_reviews.reviewed(author, contract.id, rating=4)
+        hidden = any_reviews.reviewed(author, contract.id, rating=4)
 
-        second = both_reviews.reviewed(other, contract.id, rating=5, comment="Clear brief, paid on time.")
+        second = any_reviews.reviewed(other, contract.id, rating=5, comment="Clear brief, paid on time.")
 
         assert second["status"] == "published"
-        seen = {r["id"]: r for r in both_reviews.of_contract(author, contract.id).json["items"]}
-        assert seen == {r["id"]: r for r in both_reviews.of_contract(other, contract.id).json["items"]}
+        seen = {r["id"]: r for r in any_reviews.of_contract(author, contract.id).json["items"]}
+        assert seen == {r["id"]: r for r in any_reviews.of_contract(other, contract.id).json["items"]}
         assert set(seen) == {hidden["id"], second["id"]}
         assert {r["status"] for r in seen.values()} == {"published"}
         assert seen[hidden["id"]]["published_at"] == seen[second["id"]]["published_at"] == second["published_at"]
-        assert [r["id"] for r in both_reviews.about(other).json["items"]] == [hidden["id"]]
-        assert both_reviews.summary(author) == {"user_id": author, "average_rating": 5.0, "review_count": 1}
-        [event] = both_reviews.published_events(contract.id)
+        assert [r["id"] for r in any_reviews.about(other).json["items"]] == [hidden["id"]]
+        assert any_reviews.summary(author) == {"user_id": author, "average_rating": 5.0, "review_count": 1}
+        [event] = any_reviews.published_events(contract.id)
         assert sorted(event["review_ids"]) == sorted(seen)
 
-    def test_a_party_reviews_only_once(self, both_reviews, first):
-        contract = both_reviews.contract_ended()
+    def test_a_party_reviews_only_once(self, any_reviews, first):
+        contract = any_reviews.contract_ended()
         author, other = parties(contract, first)
-        both_reviews.reviewed(author, contract.id)
+        any_reviews.reviewed(author, contract.id)
 
-        again = both_reviews.submit(author, contract.id, rating=1)
+        again = any_reviews.submit(author, contract.id, rating=1)
 
         assert again.status_code == 409
         assert "already reviewed" in again.json["detail"]
-        both_reviews.reviewed(other, contract.id)
-        assert both_reviews.submit(author, contract.id, rating=1).status_code == 409
+        any_reviews.reviewed(other, contract.id)
+        assert any_reviews.submit(author, contract.id, rating=1).status_code == 409
 
 
 @pytest.fixture
-def short_window(make_reviews, settings):
+def short_window(make_reviews):
     """Reviews with a one-second window and a running worker that closes it."""
-    reviews = make_reviews(settings.replace(review_window=timedelta(seconds=1)))
+    reviews = make_reviews(review_window=timedelta(seconds=1))
     reviews.harness.start_worker()
     return reviews
 
@@ -126,16 +126,16 @@ class TestWindowCloses:
         assert len(reviews.published_events(contract.id)) == 1
         assert {r["published_at"] for r in reviews.about(contract.client_id).json["items"]} == {published}
 
-    def test_a_window_past_its_time_takes_no_review_even_before_the_timer_fires(self, make_reviews, settings):
-        reviews = make_reviews(settings.replace(review_window=timedelta(milliseconds=1)))
+    def test_a_window_past_its_time_takes_no_review_even_before_the_timer_fires(self, make_reviews):
+        reviews = make_reviews(review_window=timedelta(milliseconds=1))
         contract = reviews.contract_ended()
 
         assert reviews.submit(contract.client_id, contract.id).status_code == 409
 
 
 class TestConcurrentSubmissions:
-    def test_both_parties_at_once_publish_exactly_once(self, make_reviews, make_pg_database):
-        reviews = make_reviews(database=make_pg_database("reviews"))
+    def test_both_parties_at_once_publish_exactly_once(self, reviews_pg):
+        reviews = reviews_pg
         for _ in range(5):
             contract = reviews.contract_ended()
             start, statuses = threading.Barrier(2), []

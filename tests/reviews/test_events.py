@@ -16,7 +16,7 @@ class TestOpenReviewWindow:
 
         window = reviews.window(contract.id)
         assert (window.client_id, window.freelancer_id, window.status) == (contract.client_id, contract.freelancer_id, "open")
-        assert window.closes_at - window.opened_at == reviews.harness.settings.review_window
+        assert window.closes_at - window.opened_at == reviews.harness.service_settings.review_window
         [timer] = reviews.timers(contract.id)
         assert timer.due_at == window.closes_at
 
@@ -55,64 +55,47 @@ class TestOpenReviewWindow:
         assert reviews.timers(contract.id) == []
 
 
-@pytest.fixture
-def make_live_reviews(make_reviews, amqp_settings, make_pg_database):
-    """`make_live_reviews(review_window)`: reviews on RabbitMQ and PostgreSQL with its worker consuming."""
-
-    def make(review_window: timedelta = timedelta(days=14)):
-        reviews = make_reviews(amqp_settings.replace(review_window=review_window), make_pg_database("reviews"))
-        reviews.harness.start_worker()
-        return reviews
-
-    return make
-
-
-@pytest.fixture
-def live_reviews(make_live_reviews):
-    return make_live_reviews()
-
-
 @pytest.mark.amqp
 @pytest.mark.postgres
 class TestOnTheBus:
-    def test_a_completed_contract_opens_reviews(self, live_reviews):
-        contract = live_reviews.new_contract()
+    def test_a_completed_contract_opens_reviews(self, reviews_live):
+        contract = reviews_live.new_contract()
 
-        live_reviews.harness.publish("contracts.contract.completed", live_reviews.end_event(contract).data)
+        reviews_live.harness.publish("contracts.contract.completed", reviews_live.end_event(contract).data)
 
-        eventually(lambda: live_reviews.window(contract.id), timeout=10)
-        assert live_reviews.submit(contract.client_id, contract.id).status_code == 201
+        eventually(lambda: reviews_live.window(contract.id), timeout=10)
+        assert reviews_live.submit(contract.client_id, contract.id).status_code == 201
 
-    def test_a_cancellation_opens_reviews_only_after_a_release(self, live_reviews):
-        paid, unpaid = live_reviews.new_contract(), live_reviews.new_contract()
+    def test_a_cancellation_opens_reviews_only_after_a_release(self, reviews_live):
+        paid, unpaid = reviews_live.new_contract(), reviews_live.new_contract()
 
-        events = [live_reviews.harness.publish("contracts.contract.cancelled", live_reviews.end_event(c, "cancelled", amount).data)
+        events = [reviews_live.harness.publish("contracts.contract.cancelled", reviews_live.end_event(c, "cancelled", amount).data)
                   for c, amount in ((unpaid, 0), (paid, 10_000))]
 
-        eventually(lambda: all(live_reviews.handled(event) for event in events), timeout=10)
-        assert live_reviews.window(paid.id).status == "open"
-        assert live_reviews.window(unpaid.id) is None
-        assert live_reviews.submit(unpaid.client_id, unpaid.id).status_code == 409
+        eventually(lambda: all(reviews_live.handled(event) for event in events), timeout=10)
+        assert reviews_live.window(paid.id).status == "open"
+        assert reviews_live.window(unpaid.id) is None
+        assert reviews_live.submit(unpaid.client_id, unpaid.id).status_code == 409
 
-    def test_a_redelivered_end_event_has_one_effect(self, live_reviews):
-        contract = live_reviews.contract_ended()
-        live_reviews.reviewed(contract.client_id, contract.id)
-        live_reviews.reviewed(contract.freelancer_id, contract.id)
-        repeat = live_reviews.end_event(contract)
+    def test_a_redelivered_end_event_has_one_effect(self, reviews_live):
+        contract = reviews_live.contract_ended()
+        reviews_live.reviewed(contract.client_id, contract.id)
+        reviews_live.reviewed(contract.freelancer_id, contract.id)
+        repeat = reviews_live.end_event(contract)
 
-        live_reviews.harness.runtime.bus.publish([repeat, repeat])
+        reviews_live.harness.runtime.bus.publish([repeat, repeat])
 
-        eventually(lambda: live_reviews.handled(repeat), timeout=10)
-        assert live_reviews.window(contract.id).status == "closed"
-        assert live_reviews.submit(contract.client_id, contract.id).status_code == 409
+        eventually(lambda: reviews_live.handled(repeat), timeout=10)
+        assert reviews_live.window(contract.id).status == "closed"
+        assert reviews_live.submit(contract.client_id, contract.id).status_code == 409
 
-    def test_both_reviews_are_published_on_the_wire_once(self, live_reviews, wire):
+    def test_both_reviews_are_published_on_the_wire_once(self, reviews_live, wire):
         wire.bind("reviews.reviews.published")
-        contract = live_reviews.new_contract()
-        live_reviews.harness.publish("contracts.contract.completed", live_reviews.end_event(contract).data)
-        eventually(lambda: live_reviews.window(contract.id), timeout=10)
+        contract = reviews_live.new_contract()
+        reviews_live.harness.publish("contracts.contract.completed", reviews_live.end_event(contract).data)
+        eventually(lambda: reviews_live.window(contract.id), timeout=10)
 
-        ids = {live_reviews.reviewed(user, contract.id)["id"] for user in (contract.freelancer_id, contract.client_id)}
+        ids = {reviews_live.reviewed(user, contract.id)["id"] for user in (contract.freelancer_id, contract.client_id)}
 
         envelope, properties = wire.wait_for("reviews.reviews.published", contract_id=contract.id)
         assert properties.type == envelope["type"] == "reviews.reviews.published"
@@ -122,15 +105,15 @@ class TestOnTheBus:
         time.sleep(0.5)
         assert len(wire.seen("reviews.reviews.published", contract_id=contract.id)) == 1
 
-    def test_the_window_timer_publishes_a_lone_review(self, make_live_reviews, wire):
-        live_reviews = make_live_reviews(review_window=timedelta(seconds=1))
+    def test_the_window_timer_publishes_a_lone_review(self, make_reviews_live, wire):
+        reviews_live = make_reviews_live(review_window=timedelta(seconds=1))
         wire.bind("reviews.reviews.published")
-        contract = live_reviews.new_contract()
-        live_reviews.harness.publish("contracts.contract.completed", live_reviews.end_event(contract).data)
-        eventually(lambda: live_reviews.window(contract.id), timeout=10)
-        review = live_reviews.reviewed(contract.client_id, contract.id)
+        contract = reviews_live.new_contract()
+        reviews_live.harness.publish("contracts.contract.completed", reviews_live.end_event(contract).data)
+        eventually(lambda: reviews_live.window(contract.id), timeout=10)
+        review = reviews_live.reviewed(contract.client_id, contract.id)
 
         envelope, _ = wire.wait_for("reviews.reviews.published", contract_id=contract.id)
 
         assert envelope["data"]["review_ids"] == [review["id"]]
-        assert [r["status"] for r in live_reviews.about(contract.freelancer_id).json["items"]] == ["published"]
+        assert [r["status"] for r in reviews_live.about(contract.freelancer_id).json["items"]] == ["published"]

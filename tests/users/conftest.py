@@ -21,17 +21,22 @@ def fast_hashing(monkeypatch):
 
 
 @pytest.fixture
-def users(harness, settings, make_database, fast_hashing):
+def users(harness, settings, make_sqlite_database, fast_hashing):
+    """The users service on SQLite with the embedded bus. `register`, `login` and `account` use it; a
+    class whose stories should run on each database asks for `any_users` in its own `users` fixture."""
+    return harness(SERVICE, settings, make_sqlite_database("users"))
+
+
+@pytest.fixture
+def any_users(harness, settings, make_database, fast_hashing):
     """The users service on a fresh database, once on SQLite and once on PostgreSQL."""
     return harness(SERVICE, settings, make_database("users"))
 
 
 @pytest.fixture
-def users_on_sqlite(harness, settings, make_sqlite_database, fast_hashing):
-    """The users service on SQLite only, for stories that end before the database does anything
-    (validation, token checks): the backend cannot change their outcome, and a PostgreSQL
-    database per test costs about a second to create and drop."""
-    return harness(SERVICE, settings, make_sqlite_database("users"))
+def users_live(harness, amqp_settings, make_pg_database, fast_hashing):
+    """The users service on PostgreSQL and RabbitMQ (its events reach the exchange)."""
+    return harness(SERVICE, amqp_settings, make_pg_database("users"))
 
 
 @pytest.fixture

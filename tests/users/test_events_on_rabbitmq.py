@@ -7,7 +7,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from services.users import SERVICE
 from shared.tables import OutboxRow
 from tests.support import eventually, new_id
 from tests.users.helpers import new_account
@@ -31,8 +30,8 @@ def assert_envelope(envelope: dict, properties, type_: str, correlation_id: str)
 
 class TestEventsOnRabbitMQ:
     @pytest.fixture
-    def users(self, harness, amqp_settings, make_pg_database, fast_hashing):
-        return harness(SERVICE, amqp_settings, make_pg_database("users"))
+    def users(self, users_live):
+        return users_live
 
     def test_registration_is_published_with_the_requests_correlation_id(self, users, wire):
         wire.bind("users.user.registered")

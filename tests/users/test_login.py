@@ -20,6 +20,10 @@ def age_failures(service, by: timedelta) -> None:
 
 
 class TestLogin:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def test_trades_credentials_for_a_bearer_token(self, users, register, login):
         user = register(roles=["client", "freelancer"])
         response = login(user["email"])
@@ -61,13 +65,17 @@ class TestLogin:
         assert login(user["email"]).status_code == 403
         assert login(user["email"], "not the password").status_code == 401
 
-    def test_both_fields_are_required(self, users_on_sqlite):
-        response = users_on_sqlite.client.post("/auth/token", json={"email": "a@example.com"})
+    def test_both_fields_are_required(self, users):
+        response = users.client.post("/auth/token", json={"email": "a@example.com"})
         assert response.status_code == 422
         assert list(response.get_json()["errors"]) == ["password"]
 
 
 class TestLoginThrottle:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def test_five_failures_lock_the_email_even_for_the_right_password(self, register, login):
         user = register()
         for _ in range(5):
@@ -131,10 +139,6 @@ class TestLoginThrottle:
 
 
 class TestSigningKeys:
-    @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
-
     def test_jwks_publishes_only_the_public_key(self, users):
         response = users.client.get("/auth/jwks.json")
         assert response.status_code == 200

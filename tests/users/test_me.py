@@ -5,6 +5,10 @@ import pytest
 
 
 class TestOwnAccount:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def test_shows_the_email_and_the_profile(self, users, account):
         response = users.client.get("/users/me", headers=account["headers"])
         assert response.status_code == 200
@@ -20,6 +24,10 @@ class TestOwnAccount:
 
 
 class TestUpdateOwnAccount:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def patch(self, users, account, body):
         return users.client.patch("/users/me", json=body, headers=account["headers"])
 
@@ -68,10 +76,6 @@ class TestUpdateOwnAccount:
 
 class TestOwnAccountRefusals:
     """Refused before the database is asked (the account behind a token need not even exist)."""
-
-    @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
 
     @pytest.fixture
     def headers(self, users):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 
 class TestApiDocument:
-    def test_lists_every_endpoint_with_bodies_and_bearer_auth_where_needed(self, users_on_sqlite):
-        paths = users_on_sqlite.client.get("/openapi.json").get_json()["paths"]
+    def test_lists_every_endpoint_with_bodies_and_bearer_auth_where_needed(self, users):
+        paths = users.client.get("/openapi.json").get_json()["paths"]
         expected = {("/users", "post"): (True, False), ("/users", "get"): (False, False),
                     ("/users/me", "get"): (False, True), ("/users/me", "patch"): (True, True),
                     ("/users/{user_id}", "get"): (False, False), ("/users/{user_id}/suspend", "post"): (True, True),

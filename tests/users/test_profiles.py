@@ -24,6 +24,10 @@ def freelancer(users, register):
 
 
 class TestPublicProfile:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def test_shows_anyone_the_profile_without_the_email(self, users, freelancer):
         user = freelancer(title="Engine analyst", skills=["Math"], country="gb")
         response = users.client.get(f"/users/{user['id']}")
@@ -48,6 +52,10 @@ class TestPublicProfile:
 
 
 class TestSearch:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def search(self, users, **params) -> list[dict]:
         response = users.client.get("/users", query_string=params)
         assert response.status_code == 200, response.get_json()
@@ -129,10 +137,6 @@ class TestSearch:
 
 
 class TestSearchIsValidated:
-    @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
-
     @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "2.5"])
     def test_a_bad_limit_is_refused(self, users, limit):
         response = users.client.get("/users", query_string={"limit": limit})

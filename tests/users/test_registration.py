@@ -15,6 +15,10 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 class TestRegister:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def test_creates_an_account_with_its_location(self, users):
         body = new_account(name="Grace Hopper", roles=["client", "freelancer"], country="GB")
         response = users.client.post("/users", json=body)
@@ -64,10 +68,6 @@ class TestRegister:
 
 class TestRegistrationIsValidated:
     """What a registration body may hold: decided before the database is asked, so SQLite alone tells it."""
-
-    @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
 
     @pytest.mark.parametrize("length, status", [(9, 422), (10, 201), (128, 201), (129, 422)])
     def test_a_password_has_10_to_128_characters(self, users, length, status):

@@ -4,11 +4,16 @@ from __future__ import annotations
 import pytest
 
 from services.users import SERVICE, accounts
+from services.users.settings import UsersSettings
 from tests.support import new_id
 from tests.users.helpers import at_once, new_account, outbox
 
 
 class TestSuspend:
+    @pytest.fixture
+    def users(self, any_users):
+        return any_users
+
     def suspend(self, users, user_id, headers, reason="Fraudulent listings"):
         return users.client.post(f"/users/{user_id}/suspend", json={"reason": reason}, headers=headers)
 
@@ -64,10 +69,6 @@ class TestSuspend:
 class TestSuspendRefusals:
     """Refused before the account is looked up, so SQLite alone tells the story."""
 
-    @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
-
     @pytest.mark.parametrize("body, field", [
         ({}, "reason"), ({"reason": ""}, "reason"), ({"reason": "  "}, "reason"), ({"reason": 3}, "reason"),
         ({"reason": "spam", "until": "2027-01-01"}, "until"),
@@ -99,7 +100,7 @@ class TestOperatorAdmin:
     @pytest.fixture
     def operated(self, harness, settings, make_database, fast_hashing):
         """The service started with ADMIN_EMAIL/ADMIN_PASSWORD, on both databases."""
-        return harness(SERVICE, settings.replace(**self.ADMIN), make_database("users"))
+        return harness(SERVICE, settings, make_database("users"), service_settings=UsersSettings(**self.ADMIN))
 
     def admin_token(self, service, password: str = ADMIN["admin_password"]) -> dict:
         response = service.client.post("/auth/token", json={"email": "operator@example.com", "password": password})
@@ -121,7 +122,7 @@ class TestOperatorAdmin:
     def test_a_restart_keeps_one_admin_and_takes_a_new_password(self, operated, harness, settings):
         admin_id = operated.client.get("/users/me", headers=self.admin_token(operated)).get_json()["id"]
         rotated = {**self.ADMIN, "admin_password": "rotated secret 456"}
-        restarted = harness(SERVICE, settings.replace(**rotated), operated.runtime.db)
+        restarted = harness(SERVICE, settings, operated.runtime.db, service_settings=UsersSettings(**rotated))
         admin = self.admin_token(restarted, rotated["admin_password"])
         assert restarted.client.get("/users/me", headers=admin).get_json()["id"] == admin_id
         stale = {"email": "operator@example.com", "password": self.ADMIN["admin_password"]}
@@ -129,16 +130,16 @@ class TestOperatorAdmin:
         assert restarted.client.get("/users", query_string={"q": "Administrator"}).get_json()["items"] == [
             restarted.client.get(f"/users/{admin_id}").get_json()]
 
-    def test_without_operator_settings_there_is_no_admin(self, users_on_sqlite):
+    def test_without_operator_settings_there_is_no_admin(self, users):
         credentials = {"email": "operator@example.com", "password": self.ADMIN["admin_password"]}
-        assert users_on_sqlite.client.post("/auth/token", json=credentials).status_code == 401
+        assert users.client.post("/auth/token", json=credentials).status_code == 401
 
-    def test_processes_starting_together_make_one_admin(self, users):
+    def test_processes_starting_together_make_one_admin(self, any_users):
         """What every gunicorn worker does at start, at the same moment."""
         def boot(_):
-            with users.runtime.unit_of_work() as uow:
+            with any_users.runtime.unit_of_work() as uow:
                 accounts.ensure_admin(uow, email=self.ADMIN["admin_email"], password=self.ADMIN["admin_password"])
 
         assert at_once(4, boot) == [None] * 4
-        admins = users.client.get("/users", query_string={"q": "Administrator"}).get_json()["items"]
+        admins = any_users.client.get("/users", query_string={"q": "Administrator"}).get_json()["items"]
         assert [admin["roles"] for admin in admins] == [["admin"]]

@@ -22,10 +22,6 @@ class TestAccessTokens:
     """Verification ends before the database does anything, so SQLite alone tells the story."""
 
     @pytest.fixture
-    def users(self, users_on_sqlite):
-        return users_on_sqlite
-
-    @pytest.fixture
     def user_id(self, register):
         return register()["id"]
 
