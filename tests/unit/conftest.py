@@ -4,25 +4,17 @@ The settings each service's domain code reads are kept here, in one place.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from types import SimpleNamespace
-
 import pytest
 
+from marketplace import registry
 from services.payments.bank import SandboxBank
 from services.payments.cards import SandboxCards
 from shared.config import Settings
 from shared.service import Service
 from tests.unit.fakes import FakeRuntime, FakeUnitOfWork, InMemoryDatabases
 
-SETTINGS = {
-    "users": SimpleNamespace(admin_email=None, admin_password=None),
-    "jobs": SimpleNamespace(),
-    "contracts": SimpleNamespace(client_fee_bps=500, freelancer_fee_bps=1000, offer_ttl=timedelta(days=7),
-                                 auto_approve_after=timedelta(days=14)),
-    "payments": SimpleNamespace(payout_hold=timedelta(days=5)),
-    "reviews": SimpleNamespace(review_window=timedelta(days=14)),
-}
+# Each service's own settings at their defaults, as a process with none of their variables set reads them.
+SETTINGS = {name: service.settings() for name, service in registry.available({}).items()}
 
 
 def collaborators() -> dict:
