@@ -111,7 +111,7 @@ class EmbeddedDeadLetters:
 
     def purge(self) -> int:
         with self.db.transaction() as session:
-            return session.execute(sa.delete(DeadLetterRow)).rowcount
+            return session.execute(sa.delete(DeadLetterRow)).rowcount  # type: ignore[attr-defined]  # a CursorResult
 
 
 def dead_letters(settings: Settings, service: str):
