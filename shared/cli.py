@@ -121,6 +121,24 @@ def migrate(service: str | None) -> None:
 
 
 @cli.command()
+@click.argument("service")
+@click.option("-m", "--message", required=True, help="What the revision changes (its docstring and file name).")
+@click.option("--database-url", default=None, metavar="URL",
+              help="Compare with this database, migrated to head first (default: a fresh SQLite file).")
+def revision(service: str, message: str, database_url: str | None) -> None:
+    """Write SERVICE's next migration (`kit` for the kit's tables) from what its models add or change."""
+    import services
+    from shared.revisions import Branch, revise
+
+    found = services.available()
+    if service != "kit" and service not in found:
+        raise click.BadParameter(f"{service!r} is not a service here; choose from kit, {', '.join(found)}",
+                                 param_hint="SERVICE")
+    path = revise(Branch.kit() if service == "kit" else Branch.of(found[service]), message, database_url)
+    click.echo(f"wrote {path}" if path else f"{service}: the models match the migrations; nothing to write")
+
+
+@cli.command()
 def topology() -> None:
     """Declare the exchanges and every service's queues on RabbitMQ (idempotent)."""
     from shared.bus.amqp import declare_all

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.jobs import fulltext
 from shared.db import UTCDateTime, utcnow
 
 LIVE_SQL = sa.text("status IN ('submitted', 'offer_pending', 'hired')")
@@ -14,6 +15,10 @@ HIRING_SQL = sa.text("status IN ('offer_pending', 'hired')")
 
 class Base(DeclarativeBase):
     pass
+
+
+# The full-text column, index and table are made per database by the migration (fulltext.py).
+Base.metadata.info["unmodelled"] = fulltext.UNMODELLED
 
 
 class Job(Base):
