@@ -5,7 +5,7 @@
 #   marketplace gateway                               marketplace migrate       marketplace topology
 #
 # Dependencies are installed from requirements.lock (exact versions and sha256 hashes, made by
-# pip-compile from pyproject.toml: how to regenerate it is in deploy/README.md), then the project
+# `make lock` from pyproject.toml, see deploy/README.md), then the project
 # itself without resolving anything. The base image is pinned to an exact Python release; to pin
 # it to a digest as well: --build-arg PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:<digest>.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test unit soak bench install clean
+.PHONY: run test unit lint lock soak bench install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -11,12 +11,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Dependencies come from the hashed locks (exact versions), then the project itself without
+# resolving anything; a stamp is older than its lock after `make lock` or a pull, so it re-installs.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -24,12 +30,37 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/marketplace dev
 
-test: $(VENV)/.installed-test
+# The linters first (seconds), then the suite.
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast tier, to run first: domain rules on an in-memory unit of work, no broker or database server.
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(wildcard shared services marketplace)
+
+# The one command that regenerates both locks from pyproject.toml: requirements.lock (the runtime:
+# the image and `make run`) and requirements-test.lock (runtime + the test extra, pinned to the same
+# versions: `make test` and CI). pip-compile keeps today's pins; to take upgrades:
+# `make lock LOCK_ARGS=--upgrade` (or LOCK_ARGS='--upgrade-package flask').
+LOCK_VENV  := .venv-lock
+PIP_TOOLS  := pip-tools==7.6.2
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --build-deps-for=wheel \
+              --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+$(LOCK_VENV)/.installed:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet '$(PIP_TOOLS)'
+	@touch $@
+
+lock: $(LOCK_VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) \
+		--output-file=requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) \
+		--extra=test --constraint=requirements.lock --output-file=requirements-test.lock pyproject.toml
 
 # The long fault-injection run: the whole suite as processes under every fault at once (needs RabbitMQ and PostgreSQL).
 soak: $(VENV)/.installed-test
@@ -52,4 +83,4 @@ bench: $(VENV)/.installed-test $(BENCH_VENV)/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_VENV) $(BENCH_VENV) var .pytest_cache .hypothesis

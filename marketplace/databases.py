@@ -14,6 +14,6 @@ def create_missing(settings: Settings, names: Iterable[str]) -> None:
     with its role), and SQLite files are made when first opened.
     """
     for name in names:
-        database = settings.server_database(name)
-        if database is not None:
-            ensure_database(normalize_url(settings.database_server_url), database)
+        database, server = settings.server_database(name), settings.database_server_url
+        if database is not None and server is not None:
+            ensure_database(normalize_url(server), database)

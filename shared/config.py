@@ -165,9 +165,9 @@ class Settings:
         (`server_database` names what `migrate`, `stack` and `dev` create when it is missing)."""
         if service in self.database_urls:
             return self.database_urls[service]
-        name = self.server_database(service)
-        if name is not None:
-            return normalize_url(self.database_server_url).set(database=name).render_as_string(hide_password=False)
+        name, server = self.server_database(service), self.database_server_url
+        if name is not None and server is not None:
+            return normalize_url(server).set(database=name).render_as_string(hide_password=False)
         return f"sqlite:///{(self.var_dir / f'{service}.sqlite').resolve()}"
 
     def server_database(self, service: str) -> str | None:

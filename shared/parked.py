@@ -95,4 +95,4 @@ class ParkedMessages:
 
     def purge(self) -> int:
         with self.db.transaction() as session:
-            return session.execute(sa.delete(DeadLetterRow)).rowcount
+            return session.execute(sa.delete(DeadLetterRow)).rowcount  # type: ignore[attr-defined]  # a CursorResult

@@ -15,7 +15,7 @@ def cli() -> None:
 
 
 for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.demo,
-                ops.migrate, ops.topology, ops.dlq, catalog.asyncapi, admin.create_admin):
+                ops.migrate, ops.revision, ops.topology, ops.dlq, catalog.asyncapi, admin.create_admin):
     cli.add_command(command)
 
 

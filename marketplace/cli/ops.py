@@ -98,3 +98,17 @@ def dlq_purge(service: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete every dead letter of {service}?", abort=True)
     click.echo(f"purged {dead_letters(settings(), service).purge()} dead letter(s) from {service}")
+
+
+@click.command()
+@click.argument("service", type=click.Choice(("kit", *registry.NAMES)))
+@click.option("-m", "--message", required=True, help="What the revision changes (its docstring and file name).")
+@click.option("--database-url", default=None, metavar="URL",
+              help="Compare with this database, migrated to head first (default: a fresh SQLite file).")
+def revision(service: str, message: str, database_url: str | None) -> None:
+    """Write SERVICE's next migration (`kit` for the kit's tables) from what its models add or change."""
+    from shared.revisions import Branch, revise
+
+    branch = Branch.kit() if service == "kit" else Branch.of(services(service)[service])
+    path = revise(branch, message, database_url)
+    click.echo(f"wrote {path}" if path else f"{service}: the models match the migrations; nothing to write")

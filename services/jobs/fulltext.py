@@ -37,6 +37,8 @@ SQLITE_DDL = (
 )
 SQLITE_DROP = (f"DROP TABLE IF EXISTS {FTS_TABLE}",)
 POSTGRES_DROP = ("DROP INDEX IF EXISTS ix_jobs_search", "ALTER TABLE jobs DROP COLUMN IF EXISTS search_vector")
+# What the DDL above makes outside the models, for autogenerate to leave alone (models.py).
+UNMODELLED = frozenset({"jobs.search_vector", "ix_jobs_search", FTS_TABLE})
 
 
 def words(text: str) -> list[str]:

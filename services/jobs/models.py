@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.jobs import fulltext
 from services.jobs.states import HIRING, LIVE
 from shared.db import UTCDateTime, utcnow
 
@@ -20,6 +21,10 @@ HIRING_SQL = _status_in(HIRING)
 
 class Base(DeclarativeBase):
     pass
+
+
+# The full-text column, index and table are made per database by the migration (fulltext.py).
+Base.metadata.info["unmodelled"] = fulltext.UNMODELLED
 
 
 class Job(Base):

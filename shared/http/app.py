@@ -4,11 +4,13 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import flask_smorest
+import flask_swagger_ui
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +28,9 @@ MAX_BODY = 1024 * 1024
 # Outages: the database refusing, dropping or timing out is a 503 to retry, not a 500 to report.
 DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 READY_CACHE_SECONDS = 2.0
+# Swagger UI's own files (its dist/ folder), from the installed, locked flask-swagger-ui: /docs
+# loads them from the service itself, so it works offline and its version is the lock's.
+SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 
 
 class Api(flask_smorest.Api):
@@ -57,7 +62,7 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
         MAX_CONTENT_LENGTH=MAX_BODY,
         API_TITLE=f"Marketplace {service.name}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL="/docs/",
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "info": {"description": service.title or f"The {service.name} service of Marketplace."}},
@@ -65,6 +70,8 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
     app.extensions["runtime"] = runtime
     app.extensions["tokens"] = Tokens(settings)
     api = Api(app)
+    app.add_url_rule("/docs/<path:filename>", "swagger_ui_files",
+                     lambda filename: send_from_directory(SWAGGER_UI, filename))
     for blueprint in service.blueprints:
         api.register_blueprint(blueprint)
     app.register_error_handler(DomainError, problems.from_domain_error)

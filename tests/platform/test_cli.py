@@ -18,7 +18,7 @@ def marketplace(*args: str, env: dict | None = None, cwd=None) -> subprocess.Com
 class TestCommands:
     def test_help_lists_every_operator_command(self):
         shown = marketplace("--help").stdout
-        for command in ("api", "worker", "migrate", "topology", "dlq", "create-admin", "stack", "dev", "gateway", "asyncapi"):
+        for command in ("api", "worker", "migrate", "topology", "dlq", "create-admin", "stack", "dev", "gateway", "asyncapi", "revision"):
             assert command in shown
 
     @pytest.mark.parametrize("variable, value", [

@@ -1,6 +1,8 @@
 """Every service documents itself, errors included, as it really answers."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from marketplace import registry
@@ -22,3 +24,16 @@ class TestOpenApi:
         operational = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/{path:filename}"}
         undocumented = {route for route in routes - documented - operational if not route.startswith("/static")}
         assert not undocumented
+
+    def test_docs_load_swagger_ui_from_the_service_itself(self, name, settings):
+        """/docs works offline: every script and stylesheet it names is served by the service."""
+        client = create_app(registry.get(name), settings, migrate=True).test_client()
+        page = client.get("/docs")
+        assert page.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page.get_data(as_text=True))
+        assert {asset.rsplit("/", 1)[-1] for asset in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+        for asset in assets:
+            assert asset.startswith("/"), f"{asset} is not served by the service"
+            response = client.get(asset)
+            assert response.status_code == 200, asset
+            assert response.content_length or response.get_data()
