@@ -296,7 +296,11 @@ class TestNoMessageStallsTheQueue:
 
         monkeypatch.setattr(Consumer, "process", explodes)
         calls = []
-        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: lambda e, uow: (calls.append(1), record(e, uow))}))
+        def handler(event, uow):
+            calls.append(event.id)
+            record(event, uow)
+
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: handler}))
         embedded_kit.worker(consumer)
         bad = Envelope.new(REGISTERED, registered(name="explode"), producer="kit", correlation_id=new_id())
 
