@@ -23,6 +23,8 @@ EMBEDDED_BUS = "memory://"
 _OWN_DATABASE = "DATABASE_URL_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# The inbox outlives the retry tiers by at least this much: redeliveries and re-sends of the sweep come later.
+MIN_INBOX_MARGIN = timedelta(hours=1)
 
 
 class ConfigError(ValueError):
@@ -86,6 +88,21 @@ def env_pem(env: Mapping[str, str], name: str) -> str | None:
     return value + "\n"
 
 
+MAX_RETENTION = timedelta(days=3650)
+
+
+def env_retention(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """How long rows are kept before pruning, in variable `name`: a duration of at most ten years."""
+    value = env_duration(env, name, default)
+    if value > MAX_RETENTION:
+        raise ConfigError(f"{name}: {env.get(name)!r} is longer than {MAX_RETENTION.days}d")
+    return value
+
+
+def _retention(env: Mapping[str, str], name: str) -> timedelta:
+    return env_retention(env, name, "7d")
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """A service's own settings. A service subclasses it (a frozen dataclass) and reads its variables
@@ -118,6 +135,11 @@ class Settings:
     exchange: str = "marketplace.events"
     timer_poll: timedelta = timedelta(milliseconds=200)
     outbox_sweep: timedelta = timedelta(seconds=1)
+    # Pruning (the worker's): sent outbox rows and inbox rows are kept this long, then deleted in batches.
+    outbox_retention: timedelta = timedelta(days=7)
+    inbox_retention: timedelta = timedelta(days=7)
+    prune_every: timedelta = timedelta(hours=1)
+    prune_batch: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -134,6 +156,11 @@ class Settings:
         )
         if len(delays) < 1:
             raise ConfigError("RETRY_DELAYS: give at least one delay, e.g. 1s,10s,60s")
+        inbox_retention = _retention(env, "INBOX_RETENTION")
+        if inbox_retention <= sum(delays, timedelta()) + MIN_INBOX_MARGIN:
+            # A copy redelivered after its inbox row was pruned would have a second effect.
+            raise ConfigError(f"INBOX_RETENTION: {env.get('INBOX_RETENTION')!r} must be longer than every retry "
+                              f"(RETRY_DELAYS add up to {sum(delays, timedelta())}) plus {MIN_INBOX_MARGIN}")
         return cls(
             amqp_url=env.get("AMQP_URL") or EMBEDDED_BUS,
             database_urls=urls,
@@ -149,6 +176,10 @@ class Settings:
             log_level=env_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=env_choice(env, "LOG_FORMAT", "text", ("text", "json")),
             marketplace_url=(env.get("MARKETPLACE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            outbox_retention=_retention(env, "OUTBOX_RETENTION"),
+            inbox_retention=inbox_retention,
+            prune_every=env_duration(env, "PRUNE_EVERY", "1h"),
+            prune_batch=env_int(env, "PRUNE_BATCH", 1000, 1, 100_000),
         )
 
     def replace(self, **changes) -> "Settings":

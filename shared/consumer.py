@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.context import correlated
 from shared.db import utcnow
-from shared.events import Envelope, UndecodableMessage
+from shared.events import CATALOG, Envelope, UndecodableMessage
 from shared.tables import InboxRow
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,24 @@ class Result:
         return self.outcome in (Outcome.HANDLED, Outcome.DUPLICATE, Outcome.IGNORED)
 
 
+MAX_RETRIES_HEADER = 1000
+
+
+def read_retries(value: object) -> int:
+    """A delivery's count of retries as a header holds it: a whole number in 0..MAX_RETRIES_HEADER (an int,
+    or its decimal text); `None` or empty is 0. Raises `UndecodableMessage` for anything else."""
+    if value is None or value == "" or value == b"":
+        return 0
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str) and len(value) <= 8 and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES_HEADER:
+        raise UndecodableMessage(f"x-retries header {str(value)[:40]!r} is not a count of retries "
+                                 f"(a whole number 0..{MAX_RETRIES_HEADER})")
+    return value
+
+
 class Consumer:
     """Runs the service's handler for a message inside one unit of work with its inbox row."""
 
@@ -65,23 +83,29 @@ class Consumer:
     def routing_keys(self) -> list[str]:
         return sorted(self.handlers)
 
-    def process(self, body: bytes | str, retries: int = 0) -> Result:
+    def process(self, body: bytes | str, retries: object = 0) -> Result:
+        """Decide what happens to one delivery; never raises. `retries` is the delivery's count of retries as
+        its carrier holds it (a header, say): anything but a count within bounds makes the message dead."""
+        # Totality: a message that cannot be decoded, validated or read the headers of is dead at once,
+        # with its reason, whatever the exception; an exception escaping here would leave it unsettled.
+        envelope, count = None, 0
         try:
+            count = read_retries(retries)
             envelope = Envelope.from_json(body)
-        except UndecodableMessage as error:
-            return self._count(Result(Outcome.DEAD, error=str(error), retries=retries))
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            return self._count(Result(Outcome.IGNORED, envelope.type, envelope.id))
-        with correlated(envelope.correlation_id, envelope.id):
-            return self._count(self._handle(envelope, handler, retries))
-
-    def _handle(self, envelope: Envelope, handler, retries: int) -> Result:
-        try:
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                return self._count(Result(Outcome.IGNORED, envelope.type, envelope.id))
             event = Event(envelope, envelope.load())
-        except UndecodableMessage as error:
-            log.error("event %s %s is malformed: %s", envelope.type, envelope.id, error)
-            return Result(Outcome.DEAD, envelope.type, envelope.id, str(error), retries)
+        except Exception as error:  # noqa: BLE001 - see above
+            reason = str(error) if isinstance(error, UndecodableMessage) else f"{type(error).__name__}: {error}"
+            kind, message_id = (envelope.type, envelope.id) if envelope is not None else (None, None)
+            log.error("message %s (%s) cannot be read; dead-lettered: %s", message_id, kind, reason[:500])
+            return self._count(Result(Outcome.DEAD, kind, message_id, reason[:2000], count))
+        with correlated(envelope.correlation_id, envelope.id):
+            return self._count(self._handle(event, handler, count))
+
+    def _handle(self, event: Event, handler, retries: int) -> Result:
+        envelope = event.envelope
         try:
             with self.runtime.unit_of_work(cause=envelope) as uow:
                 # One round trip decides: a copy handled (or being handled) elsewhere wins the key.
@@ -113,7 +137,7 @@ class Consumer:
             return False
 
     def _count(self, result: Result) -> Result:
-        metrics, type_ = self.runtime.metrics, result.type or "undecodable"
+        metrics, type_ = self.runtime.metrics, _label(result.type)
         metrics.events_consumed.labels(type_, result.outcome.value).inc()
         if result.outcome is Outcome.RETRY:
             metrics.events_failed.labels(type_).inc()
@@ -121,3 +145,13 @@ class Consumer:
             metrics.events_failed.labels(type_).inc()
             metrics.events_dead_lettered.labels(type_).inc()
         return result
+
+
+_KNOWN_TYPES = frozenset(type_ for type_, _ in CATALOG)
+
+
+def _label(type_: str | None) -> str:
+    """The metric label for an event type: a hostile message's made-up type must not add a series each."""
+    if type_ is None:
+        return "undecodable"
+    return type_ if type_ in _KNOWN_TYPES else "unknown"

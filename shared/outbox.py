@@ -40,7 +40,7 @@ class OutboxRelay:
         if not envelopes:
             return
         try:
-            settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent)
+            settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent, unsettled=self._unsettled)
         except Exception as error:  # noqa: BLE001 - the sweep retries; the request that committed must not fail
             self._release([envelope.id for envelope in envelopes])
             log.warning("outbox: immediate publish failed; the sweep will retry", exc_info=True)
@@ -88,7 +88,7 @@ class OutboxRelay:
                 return 0
             envelopes = [Envelope.from_json(row.body) for row in rows]
             try:
-                settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent)
+                settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent, unsettled=self._unsettled)
             except Exception as error:
                 self._release([row.id for row in rows])
                 for row in rows:
@@ -138,6 +138,18 @@ class OutboxRelay:
                             .values(sent_at=utcnow()))
         self._release(ids)
         self._count(envelopes)
+
+    def _unsettled(self, envelopes: list[Envelope], reason: str) -> None:
+        """A bus that settles later gave them back (a subscriber could not settle one): the sweep sends them
+        again after the grace, without a restart; the subscribers' inboxes absorb the repeats."""
+        ids = [envelope.id for envelope in envelopes]
+        try:
+            with self.runtime.db.transaction(durable=False) as session:
+                session.execute(sa.update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.sent_at.is_(None)).values(
+                    attempts=OutboxRow.attempts + 1, last_error=reason[:2000], next_attempt_at=utcnow() + GRACE))
+        finally:
+            # Released even if that failed: the row then keeps the time it had, which is due already.
+            self._release(ids)
 
     def _count(self, envelopes: list[Envelope]) -> None:
         for envelope in envelopes:

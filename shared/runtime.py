@@ -31,7 +31,7 @@ class UnitOfWork:
         self.runtime = runtime
         self.session = session
         self.cause = cause
-        self.emitted: list[Envelope] = []
+        self._emitted: list[tuple[Envelope, OutboxRow]] = []
 
     @property
     def settings(self) -> ServiceSettings:
@@ -49,10 +49,19 @@ class UnitOfWork:
             correlation_id=correlation_id or (self.cause.correlation_id if self.cause else context.current_correlation_id()),
             causation_id=self.cause.id if self.cause else context.causation_id.get(),
         )
-        self.session.add(OutboxRow(id=envelope.id, type=type_, body=envelope.to_json(),
-                                   created_at=utcnow(), next_attempt_at=utcnow() + GRACE, attempts=0))
-        self.emitted.append(envelope)
+        row = OutboxRow(id=envelope.id, type=type_, body=envelope.to_json(),
+                        created_at=utcnow(), next_attempt_at=utcnow() + GRACE, attempts=0)
+        self.session.add(row)
+        self._emitted.append((envelope, row))
         return envelope
+
+    @property
+    def emitted(self) -> list[Envelope]:
+        """The events emitted so far whose outbox rows still stand: one emitted inside a savepoint that rolled
+        back (`savepoint()` or any `session.begin_nested()`) is gone with its row, and is never published."""
+        # The session expunges a row added inside a savepoint when the savepoint rolls back (it is
+        # transient again); a row that stands is pending, persistent, or detached with its identity.
+        return [envelope for envelope, row in self._emitted if _stands(row)]
 
     def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
         """Set (or move) the durable timer `kind`/`key`."""
@@ -79,13 +88,13 @@ class UnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator["UnitOfWork"]:
         """A part of this transaction that an error undoes on its own, with the events it emitted."""
-        emitted = len(self.emitted)
-        try:
-            with self.session.begin_nested():
-                yield self
-        except BaseException:
-            del self.emitted[emitted:]
-            raise
+        with self.session.begin_nested():
+            yield self
+
+
+def _stands(row: OutboxRow) -> bool:
+    state = sa.inspect(row)
+    return not (state.transient or state.deleted or state.was_deleted)
 
 
 class Runtime:

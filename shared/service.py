@@ -26,3 +26,6 @@ class Service:
     # What it talks to outside the marketplace (a bank, a card processor), by name: each a factory
     # taking the service's settings; `Runtime(..., collaborators={name: instance})` overrides one.
     collaborators: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # Its own tables' pruning: given its settings, the `shared.prune.Retention` rules its worker runs with
+    # the kit's (sent outbox rows, inbox rows, expired idempotency keys), every PRUNE_EVERY.
+    retention: Callable[[Any], Sequence[Any]] | None = None

@@ -26,6 +26,9 @@ class OutboxRow(KitBase):
     __table_args__ = (
         sa.Index("ix_outbox_unsent", "next_attempt_at", postgresql_where=sa.text("sent_at IS NULL"),
                  sqlite_where=sa.text("sent_at IS NULL")),
+        # Pruning: the sent rows, oldest first.
+        sa.Index("ix_outbox_sent", "sent_at", postgresql_where=sa.text("sent_at IS NOT NULL"),
+                 sqlite_where=sa.text("sent_at IS NOT NULL")),
     )
 
 
@@ -35,7 +38,7 @@ class InboxRow(KitBase):
     __tablename__ = "inbox"
     event_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(100))
-    handled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # pruning
 
 
 class TimerRow(KitBase):

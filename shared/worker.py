@@ -8,9 +8,12 @@ from typing import Callable
 
 from shared.config import Settings
 from shared.consumer import Consumer
+from shared.http.idempotency import KEPT_FOR
 from shared.parked import ParkedMessages
+from shared.prune import Retention, prune_all
 from shared.runtime import Runtime
 from shared.service import Service
+from shared.tables import IdempotencyRow, InboxRow, OutboxRow
 from shared.timers import TimerLoop
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,7 @@ class Worker:
         loops: list[tuple[str, Callable[[], None]]] = [
             ("relay", lambda: self._every(self.runtime.settings.outbox_sweep.total_seconds(), self._sweep)),
             ("timers", lambda: self._every(self.runtime.settings.timer_poll.total_seconds(), self.timers.fire_due)),
+            ("prune", lambda: self._every(self.runtime.settings.prune_every.total_seconds(), self.prune)),
         ]
         if self.consumer.handlers:
             loops.append(("consumer", self._consume))
@@ -58,6 +62,28 @@ class Worker:
         while self.runtime.relay.sweep():
             pass
         self.runtime.refresh_gauges()
+
+    def retention(self) -> list[Retention]:
+        """What this worker prunes: the kit's tables after their retention, then the service's own rules."""
+        settings = self.runtime.settings
+        rules = [
+            Retention("outbox", OutboxRow.id, OutboxRow.sent_at, settings.outbox_retention,
+                      (OutboxRow.sent_at.is_not(None),)),
+            Retention("inbox", InboxRow.event_id, InboxRow.handled_at, settings.inbox_retention),
+            # Keys older than KEPT_FOR are never replayed again.
+            Retention("idempotency_keys", IdempotencyRow.scope, IdempotencyRow.created_at, KEPT_FOR),
+        ]
+        if self.runtime.service.retention is not None:
+            rules += list(self.runtime.service.retention(self.runtime.service_settings))
+        return rules
+
+    def prune(self) -> dict[str, int]:
+        """Delete what is past its retention, in bounded batches; how many rows went, by rule."""
+        counts = prune_all(self.runtime.db, self.retention(), self.runtime.settings.prune_batch)
+        if any(counts.values()):
+            log.info("%s pruned %s", self.runtime.service.name,
+                     ", ".join(f"{count} {name}" for name, count in counts.items() if count))
+        return counts
 
     def _every(self, seconds: float, action: Callable[[], object]) -> None:
         while not self.stopping.is_set():

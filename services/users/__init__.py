@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.users.api import auth, users
-from services.users.models import Base
+from services.users.models import Base, LoginFailure
 from services.users.settings import UsersSettings
 from shared.config import Settings
+from shared.prune import Retention
 from shared.service import Service
 
 
@@ -19,10 +20,15 @@ def ensure_admin_from_env(runtime) -> None:
             ensure_admin(uow, email=settings.admin_email, password=settings.admin_password)
 
 
+def retention(settings: UsersSettings) -> list[Retention]:
+    """The worker prunes failed logins older than LOGIN_FAILURE_RETENTION."""
+    return [Retention("login_failures", LoginFailure.id, LoginFailure.at, settings.login_failure_retention)]
+
+
 SERVICE = Service(
     name="users", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(users, auth), on_start=ensure_admin_from_env,
-    settings=UsersSettings,
+    settings=UsersSettings, retention=retention,
     title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
 )
 

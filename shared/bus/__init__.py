@@ -18,9 +18,11 @@ from shared.parked import ParkedMessages
 
 __all__ = ["AmqpBus", "Bus", "EmbeddedBus", "Handler", "PublishError", "connect_bus"]
 
-Handler = Callable[[bytes | str, int], Result]
+Handler = Callable[[bytes | str, object], Result]
 """`handler(body, retries) -> Result`: handles one delivery (the consumer's `process`); never raises for a
-message it could not handle, it says so in the result (retry after a delay, or dead)."""
+message it could not handle, it says so in the result (retry after a delay, or dead). `retries` is the count
+as the delivery carries it (RabbitMQ: the `x-retries` header, unchecked); the handler reads it. A bus still
+treats a handler that raises as having said "dead", so no message stays unsettled."""
 
 
 class Bus(Protocol):
@@ -30,12 +32,14 @@ class Bus(Protocol):
         """Make sure the exchanges exist and, for `queue` (a consuming service's name), its queues, subscribed
         to `routing_keys`. Idempotent; the worker calls it before it consumes or publishes."""
 
-    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None
-                ) -> list[Envelope]:
+    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None,
+                unsettled: Callable[[list[Envelope], str], None] | None = None) -> list[Envelope]:
         """Hand the envelopes to the bus; returns those it holds safely already (RabbitMQ's confirm).
 
         A bus that settles later (the embedded one, once every subscriber has handled or durably kept a
-        message) calls `settled` with the others then. Raises `PublishError` if the bus refused them."""
+        message) calls `settled` with the others then, or `unsettled(envelopes, reason)` if a subscriber
+        could not settle one: it is the publisher's again, to send later. Raises `PublishError` if the bus
+        refused them."""
 
     def consume(self, queue: str, routing_keys: Iterable[str], handler: Handler, stop: threading.Event,
                 ready: threading.Event | None = None, *, parked: ParkedMessages) -> None:

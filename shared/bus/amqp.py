@@ -12,7 +12,7 @@ from kombu import Connection, Producer
 
 from shared.bus import topology
 from shared.config import Settings
-from shared.consumer import Outcome
+from shared.consumer import Outcome, Result
 from shared.events import Envelope
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,8 @@ class AmqpBus:
 
     # Publishing -------------------------------------------------------------------------
 
-    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None
-                ) -> list[Envelope]:
+    def publish(self, envelopes: list[Envelope], settled: Callable[[list[Envelope]], None] | None = None,
+                unsettled: Callable[[list[Envelope], str], None] | None = None) -> list[Envelope]:
         """Publish the batch and wait for the broker's confirms; unroutable, refused or unconfirmed is an error."""
         with self._lock:
             for attempt in range(1, PUBLISH_ATTEMPTS + 1):
@@ -224,8 +224,16 @@ class AmqpBus:
                 backoff = min(backoff * 2, 10)
 
     def _on_message(self, service: str, handler, side: Producer, returned: _Returned, message) -> None:
-        headers = message.headers or {}
-        result = handler(message.body, int(headers.get("x-retries", 0) or 0))
+        try:
+            headers = dict(message.headers or {})
+            result = handler(message.body, headers.get("x-retries"))
+        except Exception as error:  # noqa: BLE001 - the last resort: a message nobody could decide on is dead
+            # Totality: the handler says what to do with every message and never raises; should it raise
+            # all the same, the message must not stay unacked, to be redelivered first forever.
+            log.exception("%s consumer: could not decide on message %s; dead-lettered",
+                          service, message.properties.get("message_id"))
+            headers = _readable(message)
+            result = Result(Outcome.DEAD, error=f"the consumer failed on it: {type(error).__name__}: {error}"[:2000])
         if result.outcome is Outcome.RETRY:
             self._forward(side, returned, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
                           headers={**headers, "x-retries": result.retries, "x-error": result.error})
@@ -235,6 +243,9 @@ class AmqpBus:
                 "x-original-routing-key": message.properties.get("type") or message.delivery_info.get("routing_key"),
                 "x-dead-at": datetime.now(timezone.utc).isoformat(),
             })
+        # A forward that raised (the broker lost our retry or dead queue, or the connection) leaves the message
+        # unacked on purpose: acking would lose it. The consumer reconnects, declares its queues again and the
+        # redelivered message is decided on afresh.
         message.ack()
 
     def _forward(self, side: Producer, returned: _Returned, message, *, exchange: str, routing_key: str,
@@ -253,6 +264,14 @@ class AmqpBus:
                      timeout=CONFIRM_TIMEOUT, retry=False)
         if marker in returned.ids:
             raise PublishError(f"{routing_key} is missing on the broker; the message stays on its queue")
+
+
+def _readable(message) -> dict:
+    """The message's headers, or none if even they cannot be read."""
+    try:
+        return dict(message.headers or {})
+    except Exception:  # noqa: BLE001 - a dead letter without the original headers is still a dead letter
+        return {}
 
 
 def declare_all(settings: Settings, services: dict[str, list[str]]) -> None:

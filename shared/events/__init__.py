@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError
 
 from shared.db import utcnow
 from shared.events import contracts, jobs, payments, reviews, users
-from shared.events.fields import format_timestamp
+from shared.events.fields import Timestamp, format_timestamp
 from shared.ids import new_id
 
 
@@ -58,6 +58,10 @@ class Envelope:
 
     @classmethod
     def from_json(cls, body: bytes | str) -> "Envelope":
+        """The envelope in `body`; raises `UndecodableMessage`, and nothing else, for any body it cannot read."""
+        # Totality: whatever a hostile body makes the parser raise (a RecursionError from deep nesting,
+        # an OverflowError from a timestamp, a MemoryError...) means it cannot be read, never a crash of
+        # the consumer that would leave the message unacked and redelivered first forever.
         try:
             raw = json.loads(body)
             envelope = cls(
@@ -65,15 +69,29 @@ class Envelope:
                 correlation_id=str(raw.get("correlation_id") or raw["id"]), causation_id=raw.get("causation_id"),
                 version=int(raw["version"]), id=str(uuid.UUID(str(raw["id"]))), occurred_at=str(raw["occurred_at"]),
             )
-        except (ValueError, KeyError, TypeError) as error:
-            raise UndecodableMessage(f"not an event envelope: {error!r}") from None
+            _OCCURRED_AT.deserialize(envelope.occurred_at)
+        except ValidationError as error:
+            raise UndecodableMessage(f"not an event envelope: occurred_at: {' '.join(error.messages)}") from None
+        except Exception as error:  # noqa: BLE001 - see above
+            raise UndecodableMessage(f"not an event envelope: {_describe(error)}") from None
         if not isinstance(envelope.data, dict):
             raise UndecodableMessage("envelope data is not an object")
         return envelope
 
     def load(self) -> dict[str, Any]:
-        """`data` validated by the producer's schema; unknown fields are ignored."""
+        """`data` validated by the producer's schema; unknown fields are ignored. Raises `UndecodableMessage`,
+        and nothing else, for data it cannot read (a timestamp out of range, nesting too deep...)."""
+        schema = schema_for(self.type, self.version)
         try:
-            return schema_for(self.type, self.version).load(self.data)
+            return schema.load(self.data)
         except ValidationError as error:
             raise UndecodableMessage(f"{self.type} data fails its schema: {error.messages}") from None
+        except Exception as error:  # noqa: BLE001 - see `from_json`
+            raise UndecodableMessage(f"{self.type} data cannot be read: {_describe(error)}") from None
+
+
+_OCCURRED_AT = Timestamp()
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]

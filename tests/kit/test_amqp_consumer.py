@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from shared.bus import topology
+from shared.consumer import Consumer
 from shared.db import utcnow
-from shared.events import Envelope
+from shared.events import CATALOG, Envelope
 from shared.ids import new_id
 from shared.tables import OutboxRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, inbox_ids, outcomes, record, record_effect,
-                               registered, service_queues, suspended)
+                               registered, sample_data, service_queues, suspended)
 from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.postgres]
@@ -133,6 +134,13 @@ def as_envelope(type_: str, data: dict, **overrides) -> bytes:
     return Envelope(**fields).to_json().encode()
 
 
+RELEASED = "payments.escrow.released"  # its data holds a timestamp (`available_at`)
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
 class TestUndecodableMessages:
     @pytest.fixture
     def consuming(self, amqp_kit):
@@ -143,14 +151,15 @@ class TestUndecodableMessages:
             calls.append(event.id)
             record(event, uow)
 
-        service = amqp_kit.service(handlers={REGISTERED: handler})
+        service = amqp_kit.service(handlers={REGISTERED: handler, RELEASED: handler})
         runtime = amqp_kit.runtime(service)
         amqp_kit.worker(runtime)
         return runtime, calls
 
-    def assert_dead_at_once(self, broker, runtime, calls, body: bytes, error: str):
+    def assert_dead_at_once(self, broker, runtime, calls, body: bytes, error: str, headers: dict | None = None):
         name = runtime.service.name
-        broker.publish(body, routing_key=topology.events_queue_name(name))  # straight onto the service's queue
+        # straight onto the service's queue
+        broker.publish(body, routing_key=topology.events_queue_name(name), headers=headers)
 
         eventually(lambda: broker.count(topology.dead_queue_name(name)) == 1, message="the dead letter")
         dead = broker.get(topology.dead_queue_name(name))
@@ -182,3 +191,69 @@ class TestUndecodableMessages:
     def test_an_event_of_an_unknown_version_is_dead_lettered_at_once(self, consuming, broker):
         body = as_envelope(REGISTERED, registered(), version=2)
         self.assert_dead_at_once(broker, *consuming, body, f"unknown event type {REGISTERED!r} version 2")
+
+    @pytest.mark.parametrize("occurred_at, error", [
+        ("99999-01-01T00:00:00Z", "occurred_at"),
+        ("0001-01-01T00:00:00+01:00", "OverflowError"),
+        ("yesterday", "occurred_at"),
+    ], ids=["year-99999", "before-year-1-in-utc", "not-a-timestamp"])
+    def test_an_envelope_whose_timestamp_cannot_be_read_is_dead_lettered_at_once(self, consuming, broker,
+                                                                                  occurred_at, error):
+        body = as_envelope(REGISTERED, registered(), occurred_at=occurred_at)
+        self.assert_dead_at_once(broker, *consuming, body, error)
+
+    @pytest.mark.parametrize("moment, error", [
+        ("0001-01-01T00:00:00+01:00", "OverflowError"),
+        ("9999-12-31T23:59:59-23:59", "OverflowError"),
+        ("99999-01-01T00:00:00Z", "fails its schema"),
+        (10 ** 300, "fails its schema"),
+    ], ids=["before-year-1-in-utc", "after-year-9999-in-utc", "year-99999", "huge-epoch"])
+    def test_an_event_whose_data_holds_a_timestamp_out_of_range_is_dead_lettered_at_once(self, consuming, broker,
+                                                                                         moment, error):
+        data = {**sample_data(CATALOG[(RELEASED, 1)]()), "available_at": moment}
+        body = json.dumps({"type": RELEASED, "data": data, "producer": "kit", "version": 1, "id": new_id(),
+                           "correlation_id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode()
+        self.assert_dead_at_once(broker, *consuming, body, error)
+
+    def test_a_body_nested_too_deep_to_parse_is_dead_lettered_at_once(self, consuming, broker):
+        self.assert_dead_at_once(broker, *consuming, deep(100_000).encode(), "RecursionError")
+
+    def test_an_event_whose_data_is_nested_too_deep_is_dead_lettered_at_once(self, consuming, broker):
+        body = as_envelope(REGISTERED, registered()).replace(b'"name":"Ada"', f'"name":{deep(100_000)}'.encode())
+        self.assert_dead_at_once(broker, *consuming, body, "RecursionError")
+
+    @pytest.mark.parametrize("retries", ["abc", -1, "-1", "1e400", "9" * 5000, 2 ** 62, [1], True],
+                             ids=["text", "negative", "negative-text", "float-text", "5000-digits", "huge",
+                                  "array", "bool"])
+    def test_an_event_whose_retries_header_cannot_be_read_is_dead_lettered_at_once(self, consuming, broker, retries):
+        body = as_envelope(REGISTERED, registered())
+        self.assert_dead_at_once(broker, *consuming, body, "x-retries header", headers={"x-retries": retries})
+
+    def test_a_message_the_consumer_raises_on_is_dead_lettered_and_the_next_flows(self, amqp_kit, broker,
+                                                                                  monkeypatch):
+        # The last resort: should deciding on a message raise all the same, it is not left unacked.
+        process = Consumer.process
+
+        def explodes(self, body, retries=0):
+            if b"explode" in (body if isinstance(body, bytes) else body.encode()):
+                raise MemoryError("explode")
+            return process(self, body, retries)
+
+        monkeypatch.setattr(Consumer, "process", explodes)
+        calls = []
+        service = amqp_kit.service(handlers={REGISTERED: lambda event, uow: (calls.append(1), record(event, uow))})
+        runtime = amqp_kit.runtime(service)
+        amqp_kit.worker(runtime)
+        body = as_envelope(REGISTERED, registered(name="explode"))
+
+        self.assert_dead_at_once(broker, runtime, calls, body, "the consumer failed on it: MemoryError: explode")
+
+    def test_good_retries_headers_are_still_read(self, consuming, broker):
+        runtime, calls = consuming
+        name = runtime.service.name
+        events = [Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id()) for _ in range(3)]
+        for event, retries in zip(events, [2, "1", None]):
+            broker.publish(event.to_json(), routing_key=topology.events_queue_name(name), headers={"x-retries": retries})
+
+        eventually(lambda: effect_counts(runtime.db) == {event.id: 1 for event in events})
+        assert broker.count(topology.dead_queue_name(name)) == 0

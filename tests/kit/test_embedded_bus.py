@@ -1,17 +1,22 @@
 """The embedded bus: services in one process, retries kept in the consumer's database, nothing lost across a restart."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 
+import pytest
 from alembic import command
 from alembic.config import Config
 
+from shared.consumer import Consumer
 from shared.db import MIGRATIONS, Database, utcnow
-from shared.events import Envelope
+from shared.events import CATALOG, Envelope
+from shared.ids import new_id
+from shared.parked import ParkedMessages
 from shared.tables import TimerRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, dead_letters, effect_counts, inbox_ids, outbox_row, record,
-                               registered, retries, suspended, timers)
+                               registered, retries, sample_data, suspended, timers)
 from tests.support import eventually
 
 
@@ -229,3 +234,103 @@ class TestUpgrade:
         eventually(lambda: effect_counts(consumer.db) == {event.id: 1})
         eventually(lambda: retries(consumer.db) == [])
         assert dead_letters(consumer.db) == []
+
+
+RELEASED = "payments.escrow.released"  # its data holds a timestamp (`available_at`)
+
+
+class TestNoMessageStallsTheQueue:
+    @pytest.fixture
+    def consuming(self, embedded_kit):
+        calls = []
+
+        def handler(event, uow):
+            calls.append(event.id)
+            record(event, uow)
+
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: handler, RELEASED: handler}))
+        embedded_kit.worker(consumer)
+        return consumer, calls
+
+    def assert_parked_then_next_flows(self, embedded_kit, consumer, calls, bad: Envelope, error: str):
+        embedded_kit.bus.publish([bad])
+
+        [dead] = eventually(lambda: dead_letters(consumer.db), message="the dead letter")
+        assert (dead.message_id, dead.retries) == (bad.id, 0)
+        assert error in dead.error
+        assert calls == [] and retries(consumer.db) == [] and inbox_ids(consumer.db) == []
+        good = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        embedded_kit.bus.publish([good])
+        eventually(lambda: effect_counts(consumer.db) == {good.id: 1})
+
+    @pytest.mark.parametrize("occurred_at, error", [
+        ("99999-01-01T00:00:00Z", "occurred_at"),
+        ("0001-01-01T00:00:00+01:00", "OverflowError"),
+    ], ids=["year-99999", "before-year-1-in-utc"])
+    def test_an_envelope_whose_timestamp_cannot_be_read_is_parked_at_once(self, embedded_kit, consuming,
+                                                                           occurred_at, error):
+        bad = Envelope(REGISTERED, registered(), "kit", new_id(), occurred_at=occurred_at)
+        self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, error)
+
+    @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"])
+    def test_an_event_whose_data_holds_a_timestamp_out_of_range_is_parked_at_once(self, embedded_kit, consuming,
+                                                                                   moment):
+        data = {**sample_data(CATALOG[(RELEASED, 1)]()), "available_at": moment}
+        bad = Envelope(RELEASED, json.loads(json.dumps(data, default=str)), "kit", new_id())
+        self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "OverflowError")
+
+    def test_an_event_nested_too_deep_to_write_is_parked_at_once(self, embedded_kit, consuming):
+        nested: list = []
+        for _ in range(100_000):
+            nested = [nested]
+        bad = Envelope(REGISTERED, registered(name=nested), "kit", new_id())
+        self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "RecursionError")
+
+    def test_a_message_the_consumer_raises_on_is_parked_and_the_next_flows(self, embedded_kit, monkeypatch):
+        process = Consumer.process
+
+        def explodes(self, body, retries=0):
+            if "explode" in body:
+                raise MemoryError("explode")
+            return process(self, body, retries)
+
+        monkeypatch.setattr(Consumer, "process", explodes)
+        calls = []
+        def handler(event, uow):
+            calls.append(event.id)
+            record(event, uow)
+
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: handler}))
+        embedded_kit.worker(consumer)
+        bad = Envelope.new(REGISTERED, registered(name="explode"), producer="kit", correlation_id=new_id())
+
+        self.assert_parked_then_next_flows(embedded_kit, consumer, calls, bad, "MemoryError: explode")
+
+
+class TestSettlingFailed:
+    def test_an_event_whose_settling_failed_is_sent_again_by_the_sweep_without_a_restart(self, embedded_kit,
+                                                                                          monkeypatch):
+        keep, failures = ParkedMessages.keep, []
+
+        def fails_once(self, body, result, **kwargs):
+            if not failures:
+                failures.append(result.message_id)
+                raise OSError("disk I/O error")
+            return keep(self, body, result, **kwargs)
+
+        monkeypatch.setattr(ParkedMessages, "keep", fails_once)
+        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: record}))
+        other = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: record}))
+        embedded_kit.worker(consumer)
+        embedded_kit.worker(other)
+        producer = embedded_kit.runtime(embedded_kit.service())
+        embedded_kit.worker(producer)  # its relay's sweep
+
+        [event] = emit(producer, (REGISTERED, registered()))
+
+        row = eventually(lambda: (row := outbox_row(producer.db, event.id)).sent_at and row, timeout=15,
+                         message="sent_at once both consumers settled it")
+        assert failures == [event.id]
+        assert row.attempts == 1 and "could not settle it: OSError: disk I/O error" in row.last_error
+        assert effect_counts(consumer.db) == {event.id: 1} and effect_counts(other.db) == {event.id: 1}
+        assert dead_letters(consumer.db) == dead_letters(other.db) == []

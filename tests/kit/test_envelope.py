@@ -90,3 +90,42 @@ class TestWhatAReaderRefuses:
     def test_a_body_that_is_not_an_envelope_is_undecodable(self, body):
         with pytest.raises(UndecodableMessage):
             Envelope.from_json(body)
+
+
+class TestTotalDecoding:
+    """Whatever a body makes the parser raise, decoding says "undecodable", never anything else."""
+
+    @pytest.mark.parametrize("body", [
+        "[" * 100_000 + "]" * 100_000,
+        envelope_of(REGISTERED, registered(), occurred_at="99999-01-01T00:00:00Z").to_json(),
+        envelope_of(REGISTERED, registered(), occurred_at="0001-01-01T00:00:00+01:00").to_json(),
+        envelope_of(REGISTERED, registered(), occurred_at="2026-01-01T00:00:00").to_json(),
+        envelope_of(REGISTERED, registered()).to_json().replace('"version":1', '"version":' + "9" * 5000),
+    ], ids=["nested-too-deep", "year-99999", "before-year-1-in-utc", "no-time-zone", "integer-too-long"])
+    def test_a_body_that_breaks_the_parser_is_undecodable(self, body):
+        with pytest.raises(UndecodableMessage):
+            Envelope.from_json(body)
+
+    @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59",
+                                        "99999-01-01T00:00:00Z", 10 ** 300])
+    def test_data_with_a_timestamp_out_of_range_does_not_load(self, moment):
+        type_ = "payments.escrow.released"
+        data = {**json.loads(json.dumps(sample_data(schema_for(type_)), default=str)), "available_at": moment}
+
+        with pytest.raises(UndecodableMessage):
+            envelope_of(type_, data).load()
+
+
+class TestRetriesHeader:
+    @pytest.mark.parametrize("value, count", [(None, 0), ("", 0), (0, 0), (3, 3), ("2", 2), (b"1", 1), (1000, 1000)])
+    def test_a_count_is_read(self, value, count):
+        from shared.consumer import read_retries
+
+        assert read_retries(value) == count
+
+    @pytest.mark.parametrize("value", ["abc", -1, "-1", "1e400", "9" * 5000, 2 ** 62, 1.5, True, [1], {"n": 1}, "١"])
+    def test_anything_else_is_undecodable(self, value):
+        from shared.consumer import read_retries
+
+        with pytest.raises(UndecodableMessage, match="x-retries header"):
+            read_retries(value)
