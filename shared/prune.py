@@ -35,7 +35,7 @@ class Retention:
             old = old.with_for_update(skip_locked=True)
         with db.transaction(durable=False) as session:
             return session.execute(sa.delete(self.key.table).where(self.key.in_(old.scalar_subquery())),
-                                   execution_options={"synchronize_session": False}).rowcount or 0
+                                   execution_options={"synchronize_session": False}).rowcount or 0  # type: ignore[attr-defined]
 
     def prune(self, db: Database, batch: int, max_batches: int = 1000) -> int:
         """Delete every old row, a batch at a time, until a batch comes back short (or `max_batches`)."""

@@ -48,7 +48,7 @@ class EmbeddedBus:
     def __init__(self):
         self._lock = threading.Lock()
         self._queues: dict[str, tuple[frozenset[str], Queue]] = {}
-        self._pending: dict[str, list] = {}
+        self._pending: dict[str, _Pending] = {}
 
     def declare(self, queue: str | None = None, routing_keys: Iterable[str] = ()) -> None:
         if queue:
