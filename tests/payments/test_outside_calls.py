@@ -28,7 +28,8 @@ def write_lock_is_free(books, within: float = 1.0) -> bool:
 
 
 class TestADepositRetriedAfterA5xx:
-    def test_is_charged_once_and_credited_once(self, payments, monkeypatch):
+    def test_is_charged_once_and_credited_once(self, make_any_payments, monkeypatch):
+        payments = make_any_payments()
         cards: SandboxCards = payments.harness.runtime.collaborators["cards"]
         client, real = new_id(), deposits.record
 
