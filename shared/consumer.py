@@ -1,11 +1,12 @@
 """Handling one delivered message: decode, validate, deduplicate, handle, decide what happens next."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from shared.context import correlated
 from shared.db import utcnow
@@ -21,6 +22,8 @@ class Event:
 
     envelope: Envelope
     data: dict[str, Any]
+    # What the handler's `outside_transaction` call answered (None for a handler without one).
+    prepared: Any = None
 
     @property
     def id(self) -> str:
@@ -29,6 +32,20 @@ class Event:
     @property
     def type(self) -> str:
         return self.envelope.type
+
+
+def outside_transaction(call: Callable[[Event, Any], Any]):
+    """Mark a handler whose slow outside call (a bank's, say) must hold no lock: `call(event, runtime)`
+    runs first, outside any transaction, and its answer reaches the handler as `event.prepared`; the
+    handler then records it in its own short transaction. A failure of either is retried alike, and
+    `call` may run again for one event (a redelivery, a retry): it must be idempotent, and see for
+    itself (in a short read) whether there is anything left to do."""
+
+    def decorate(handler):
+        handler.outside = call
+        return handler
+
+    return decorate
 
 
 class Outcome(enum.Enum):
@@ -107,6 +124,10 @@ class Consumer:
     def _handle(self, event: Event, handler, retries: int) -> Result:
         envelope = event.envelope
         try:
+            outside = getattr(handler, "outside", None)
+            if outside is not None:
+                # Locking: its outside call runs before the transaction, holding no lock.
+                event = dataclasses.replace(event, prepared=outside(event, self.runtime))
             with self.runtime.unit_of_work(cause=envelope) as uow:
                 # One round trip decides: a copy handled (or being handled) elsewhere wins the key.
                 if not self.runtime.db.insert_new(uow.session, InboxRow, event_id=envelope.id, type=envelope.type,

@@ -17,6 +17,16 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
+class ReadOnlyViolation(RuntimeError):
+    """Something tried to write in a transaction opened with `Database.reading()`."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session: Session, _context, _instances) -> None:
+    if session.info.get("readonly") and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyViolation("this transaction was opened for reading (Database.reading())")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -93,6 +103,9 @@ class Database:
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads: the same pool, marked so that `begin` below takes no write lock on SQLite.
+        self.read_sessions = sessionmaker(self.engine.execution_options(marketplace_readonly=True),
+                                          expire_on_commit=False)
 
     def _sqlite_engine(self) -> Engine:
         if self.url.database and self.url.database != ":memory:":
@@ -113,20 +126,39 @@ class Database:
         def _on_begin(conn):
             # Locking: SQLite has no SELECT … FOR UPDATE; taking the write lock up front
             # serializes writers (as row locks do on PostgreSQL) and avoids busy upgrades.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read (`reading()`) begins deferred: under WAL it sees one snapshot and waits for no writer.
+            readonly = conn.get_execution_options().get("marketplace_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
 
     @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+    def transaction(self, *, durable: bool = True, readonly: bool = False) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error.
 
         `durable=False` is for bookkeeping that is safe to lose: on PostgreSQL the commit does not
-        wait for its WAL flush (a crash of the server may undo it, never reorder or half-apply it)."""
+        wait for its WAL flush (a crash of the server may undo it, never reorder or half-apply it).
+        `readonly=True` is `reading()`."""
+        if readonly:
+            with self.reading() as session:
+                yield session
+            return
         with self.sessions() as session:
             with session.begin():
                 if not durable and not self.is_sqlite:
                     session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in one read-only transaction, for work that only looks: on SQLite it takes no write
+        lock (a plain deferred `BEGIN`), so a slow step after it (a password check) holds up no writer;
+        on PostgreSQL the transaction is `READ ONLY`. Anything it tries to write is refused."""
+        with self.read_sessions() as session:
+            session.info["readonly"] = True
+            with session.begin():
+                if not self.is_sqlite:
+                    session.execute(sa.text("SET TRANSACTION READ ONLY"))
                 yield session
 
     def insert_new(self, session: Session, model, **values) -> bool:

@@ -118,8 +118,9 @@ class Runtime:
         migrate(self.db, self.service.migrations)
 
     @contextmanager
-    def unit_of_work(self, cause: Envelope | None = None) -> Iterator[UnitOfWork]:
-        with self.db.transaction() as session:
+    def unit_of_work(self, cause: Envelope | None = None, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+        """`readonly=True`: a unit of work that only reads (`Database.reading()`: no write lock on SQLite)."""
+        with self.db.transaction(readonly=readonly) as session:
             uow = UnitOfWork(self, session, cause)
             yield uow
         if uow.emitted:

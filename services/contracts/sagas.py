@@ -19,6 +19,8 @@ from shared.ids import new_id
 OFFER_EXPIRY = "contracts.offer.expire"
 AUTO_APPROVE = "contracts.milestone.auto_approve"
 SETTLE = "contracts.contract.settle_cancellation"
+# Bounded: a contract lists at most this many milestones (a hire brings 1..20; adding a 21st is 409).
+MAX_MILESTONES = 20
 
 
 def locked_contract(uow, contract_id: str) -> Contract | None:
@@ -153,8 +155,11 @@ def offer_expired(timer, uow) -> None:
 # Escrow funding
 
 def add_milestone(uow, contract: Contract, *, title: str, amount: int, due_date: date | None) -> Milestone:
-    """A further milestone of an active contract, pending until the client funds it."""
+    """A further milestone of an active contract, pending until the client funds it (at most
+    MAX_MILESTONES a contract; the contract's row is locked, so two at once cannot both be the 20th)."""
     _require_active(contract)
+    if len(contract.milestones) >= MAX_MILESTONES:
+        raise Conflict(f"A contract has at most {MAX_MILESTONES} milestones.")
     milestone = Milestone(id=new_id(), position=len(contract.milestones), title=title, amount=amount,
                           due_date=due_date, status="pending", created_at=utcnow())
     contract.milestones.append(milestone)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from services.payments import deposits, escrow, ledger, payouts
+from services.payments.cards import Charge
 from services.payments.models import Posting
 from services.payments.schemas import (BalanceOut, DepositIn, DepositOut, EscrowOut, LedgerCheckOut, PayoutIn,
                                        PayoutOut, TransactionPage)
@@ -16,16 +17,21 @@ from shared.http.schemas import PageArgs
 payments = Blueprint("payments", __name__, url_prefix="/payments", description="Money: deposits, escrow, payouts")
 
 
+def _charge_card(deposit_id: str, body: dict) -> tuple[str, Charge]:
+    """Before the deposit's transaction: the card charge, keyed by the deposit's id (from its Idempotency-Key)."""
+    return deposit_id, deposits.charge(runtime_of().collaborators["cards"], deposit_id=deposit_id, **body)
+
+
 @payments.post("/deposits")
 @require("client")
 @payments.arguments(DepositIn)
-@idempotent
+@idempotent(outside=_charge_card)
 @payments.response(201, DepositOut)
 @payments.alt_response(402, description="The card was declined; the failed deposit is kept, nothing is credited.")
-def deposit(body, uow):
+def deposit(body, uow, prepared):
     """Add money from a card to the caller's available balance."""
     user_id = current_user().id
-    deposit_id, outcome = deposits.charge(runtime_of().collaborators["cards"], **body)
+    deposit_id, outcome = prepared
     made = deposits.record(uow, deposit_id=deposit_id, user_id=user_id, outcome=outcome, **body)
     if made.status == "failed":
         # Answered, not raised: a refusal would undo the work, and the failed deposit is kept.

@@ -1,6 +1,7 @@
 """Card processing behind an interface a real processor could implement; the sandbox decides by card number."""
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,14 +25,33 @@ class CardProcessor(Protocol):
 
 
 class SandboxCards:
-    """`4000000000000002` is declined, `4000000000009995` has no funds, every other valid number pays."""
+    """`4000000000000002` is declined, `4000000000009995` has no funds, every other valid number pays.
+
+    Like a real processor it remembers idempotency keys: the same key is answered with its first
+    outcome and never charges again."""
+
+    def __init__(self):
+        self._charges: dict[str, Charge] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def charges(self) -> dict[str, Charge]:
+        """Every charge asked of this processor, by idempotency key."""
+        with self._lock:
+            return dict(self._charges)
 
     def charge(self, amount: int, card_number: str, *, idempotency_key: str) -> Charge:
+        with self._lock:
+            if idempotency_key in self._charges:
+                return self._charges[idempotency_key]
         if card_number == DECLINED:
-            return Charge(False, "card_declined")
-        if card_number == INSUFFICIENT_FUNDS:
-            return Charge(False, "insufficient_funds")
-        return Charge(True, reference=f"sandbox_ch_{uuid.uuid5(uuid.NAMESPACE_OID, idempotency_key).hex[:24]}")
+            outcome = Charge(False, "card_declined")
+        elif card_number == INSUFFICIENT_FUNDS:
+            outcome = Charge(False, "insufficient_funds")
+        else:
+            outcome = Charge(True, reference=f"sandbox_ch_{uuid.uuid4().hex[:24]}")
+        with self._lock:
+            return self._charges.setdefault(idempotency_key, outcome)
 
 
 def normalize(card_number: str) -> str:

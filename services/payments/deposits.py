@@ -7,17 +7,22 @@ from services.payments.ledger import Transfer
 from services.payments.models import Deposit
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.ids import new_id
 
 
-def charge(processor: CardProcessor, *, amount: int, card_number: str) -> tuple[str, Charge]:
-    """Charge the card outside any transaction; the deposit id is the processor's idempotency key."""
-    deposit_id = new_id()
-    return deposit_id, processor.charge(amount, card_number, idempotency_key=deposit_id)
+def charge(processor: CardProcessor, *, deposit_id: str, amount: int, card_number: str) -> Charge:
+    """Charge the card outside any transaction; the deposit id is the processor's idempotency key.
+
+    Retries: the id is derived from the request's Idempotency-Key (see `@idempotent(outside=...)`), so
+    a deposit retried after a 5xx asks for the same charge and the processor answers with the first."""
+    return processor.charge(amount, card_number, idempotency_key=deposit_id)
 
 
 def record(uow, *, deposit_id: str, user_id: str, amount: int, card_number: str, outcome: Charge) -> Deposit:
-    """Keep the deposit (a failed one too) and credit a successful one; only the last 4 digits are kept."""
+    """Keep the deposit (a failed one too) and credit a successful one; only the last 4 digits are kept.
+    A deposit already kept under this id (its key reused after its answer expired) is kept once."""
+    kept = uow.session.get(Deposit, deposit_id)
+    if kept is not None and kept.user_id == user_id:
+        return kept
     deposit = Deposit(id=deposit_id, user_id=user_id, amount=amount, card_last4=card_number[-4:],
                       status="succeeded" if outcome.succeeded else "failed", failure_reason=outcome.failure_reason,
                       processor_reference=outcome.reference, created_at=utcnow())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from services.payments import escrow, payouts
+from shared.consumer import outside_transaction
 
 
 def hold_escrow(event, uow):
@@ -24,9 +25,17 @@ def refund_escrow(event, uow):
     escrow.refund(uow, contract_id=data["contract_id"], milestone_id=data["milestone_id"], client_id=data["client_id"])
 
 
+def ask_the_bank(event, runtime):
+    """Before the handler's transaction: the bank's answer for a pending payout (None: nothing to send)."""
+    with runtime.db.reading() as session:
+        order = payouts.to_send(session, event.data["payout_id"])
+    return payouts.call_bank(runtime.collaborators["bank"], order) if order else None
+
+
+@outside_transaction(ask_the_bank)
 def send_payout(event, uow):
-    """Send a requested payout to the bank and settle it."""
-    payouts.send(uow, event.data["payout_id"], uow.runtime.collaborators["bank"])
+    """Send a requested payout to the bank (before this transaction, holding no lock) and settle it."""
+    payouts.settle(uow, event.data["payout_id"], event.prepared)
 
 
 def end_hold(timer, uow):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from services.payments import ledger
-from services.payments.bank import Bank
+from services.payments.bank import Bank, BankTransfer
 from services.payments.ledger import InsufficientFunds, Transfer
 from services.payments.models import Payout
 from services.payments.states import PAYOUT
@@ -34,15 +35,40 @@ def request(uow, *, user_id: str, amount: int, destination: dict) -> Payout:
     return payout
 
 
-def send(uow, payout_id: str, bank: Bank) -> None:
-    """Send a pending payout to the bank; paid, the money leaves the books, failed, it goes back to available."""
+@dataclass(frozen=True)
+class Order:
+    """What the bank needs to pay a pending payout."""
+
+    payout_id: str
+    amount: int
+    account_number: str
+    routing_number: str
+
+
+def to_send(session, payout_id: str) -> Order | None:
+    """The order for the bank, if the payout is known and still pending (a short read, no lock taken)."""
+    payout = session.get(Payout, payout_id)
+    if payout is None or payout.status != "pending":
+        return None
+    return Order(payout.id, payout.amount, payout.account_number, payout.routing_number)
+
+
+def call_bank(bank: Bank, order: Order) -> BankTransfer:
+    """Outside any transaction: the bank takes its time and holds no lock of ours while it does.
+    Crashes: the payout id is the bank's idempotency key, so asking again after a crash never pays twice."""
+    return bank.send(order.amount, order.account_number, order.routing_number, idempotency_key=order.payout_id)
+
+
+def settle(uow, payout_id: str, outcome: BankTransfer | None) -> None:
+    """Record the bank's answer for a pending payout; paid, the money leaves the books, failed, it goes
+    back to available. `outcome` is None when the payout was not pending or not known when it was read."""
     payout = uow.session.scalar(uow.for_update(sa.select(Payout).where(Payout.id == payout_id)))
     if payout is None:
         raise NotReady(f"payout {payout_id} is not known yet")
     if payout.status != "pending":
         return
-    # Crashes: the payout id is the bank's idempotency key, so sending again after a crash never pays twice.
-    outcome = bank.send(payout.amount, payout.account_number, payout.routing_number, idempotency_key=payout.id)
+    if outcome is None:  # it became visible after it was read: ask the bank on the retry
+        raise NotReady(f"payout {payout_id} was not known when it was read")
     data = {"payout_id": payout.id, "user_id": payout.user_id, "amount": payout.amount}
     payout.settled_at, payout.bank_reference = utcnow(), outcome.reference
     if outcome.paid:

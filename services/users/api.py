@@ -9,7 +9,7 @@ from services.users.models import User
 from services.users.schemas import (PublicUserOut, PublicUserPage, RegisterIn, SuspendIn, TokenIn, TokenOut,
                                     UpdateMeIn, UserOut, UserSearchArgs)
 from shared.errors import Forbidden, Unauthorized
-from shared.http import current_user, paginate, require, unit_of_work
+from shared.http import current_user, paginate, require, runtime_of, unit_of_work
 
 users = Blueprint("users", __name__, url_prefix="/users", description="Accounts and profiles")
 auth = Blueprint("auth", __name__, url_prefix="/auth", description="Access tokens and signing keys")
@@ -22,8 +22,10 @@ auth = Blueprint("auth", __name__, url_prefix="/auth", description="Access token
 @users.response(201, UserOut)
 def register(body):
     """Open an account as a client, a freelancer or both."""
+    # Locking: the slow hash is made before the transaction begins, holding no lock.
+    password_hash = accounts.passwords(runtime_of().service_settings).hash(body.pop("password"))
     with unit_of_work() as uow:
-        user = accounts.register(uow, **body)
+        user = accounts.register(uow, password_hash=password_hash, **body)
     return user, 201, {"Location": f"/users/{user.id}"}
 
 
@@ -32,7 +34,7 @@ def register(body):
 @users.response(200, PublicUserPage)
 def search(args):
     """Find active users by role, exact skill, or words of their name, title and bio."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, accounts.search(args.get("role"), args.get("skill"), args.get("q")), User,
                         limit=args["limit"], cursor=args["cursor"])
 
@@ -42,7 +44,7 @@ def search(args):
 @users.response(200, UserOut)
 def me():
     """The caller's own account, with email and profile."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return _own_account(uow.session)
 
 
@@ -60,7 +62,7 @@ def update_me(body):
 @users.response(200, PublicUserOut)
 def public_profile(user_id):
     """Anyone's public profile (no email); suspended accounts are not found."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return accounts.active_user(uow.session, str(user_id))
 
 
@@ -79,9 +81,8 @@ def suspend(body, user_id):
 @auth.response(200, TokenOut)
 def token(body):
     """Trade an email and password for a signed access token."""
-    with unit_of_work() as uow:
-        user = accounts.authenticate(uow, **body)
-        claims = (user.id, user.roles) if user else None
+    user = accounts.log_in(runtime_of(), **body)
+    claims = (user.id, user.roles) if user else None
     if claims is None:
         raise Unauthorized(accounts.BAD_CREDENTIALS)
     access_token, ttl = current_app.extensions["tokens"].issue(*claims)

@@ -90,15 +90,16 @@ def runtime_of(app: Flask | None = None) -> Runtime:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[UnitOfWork]:
-    """A unit of work of the current service, for a view: one transaction of its own.
+def unit_of_work(*, readonly: bool = False) -> Iterator[UnitOfWork]:
+    """A unit of work of the current service, for a view: one transaction of its own
+    (`readonly=True`: one that only reads and, on SQLite, waits for no writer).
 
     A view under `@idempotent` is given its unit of work as `uow` and must not open another: the
     response kept for its key commits in that one transaction with the work it describes.
     """
     if g.get("given_uow"):
         raise RuntimeError("this view is under @idempotent: use the `uow` it is called with")
-    with runtime_of().unit_of_work() as uow:
+    with runtime_of().unit_of_work(readonly=readonly) as uow:
         yield uow
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import timedelta
 from functools import wraps
 
@@ -12,9 +13,11 @@ from shared.db import utcnow
 from shared.errors import Conflict, DomainError, Unprocessable
 from shared.http.auth import current_user
 from shared.http.problems import from_domain_error
+from shared.ids import new_id
 from shared.tables import IdempotencyRow
 
 KEPT_FOR = timedelta(hours=24)
+_CALL_KEYS = uuid.UUID("5f0e4c2a-7f55-4d4e-9b8e-0c6a1d2b3e41")  # namespace of the outside calls' keys
 REPLAYED_HEADERS = ("Location", "Content-Type")
 
 
@@ -26,8 +29,14 @@ def _digest(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def idempotent(view):
+def idempotent(view=None, *, outside=None):
     """Honour `Idempotency-Key` on a POST; place it between `@blp.arguments` and `@blp.response`.
+
+    `@idempotent(outside=call)`: the view's slow outside call (a card charge) runs first, outside any
+    transaction, as `call(call_key, *args, **kwargs)`, and its answer reaches the view as `prepared=`.
+    `call_key` is the outside party's idempotency key: derived from the request's `Idempotency-Key`
+    (the same on every retry, so a retry after a 5xx is answered with the first call's outcome, never
+    a second charge), or a fresh id without one. It is not called when the key's answer is kept.
 
     The view is called with its unit of work as `uow=` and does all its work in it (it opens none of
     its own). Under a key, the key's row, the view's work and the response kept for the key commit in
@@ -36,6 +45,9 @@ def idempotent(view):
     and is kept as the answer; a 5xx keeps nothing, so a retry does the work afresh.
     """
 
+    if view is None:
+        return lambda view: idempotent(view, outside=outside)
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
@@ -43,6 +55,10 @@ def idempotent(view):
             raise Unprocessable("Invalid fields: Idempotency-Key",
                                 {"Idempotency-Key": ["Must be 1 to 255 characters."]})
         runtime = current_app.extensions["runtime"]
+        if outside is not None and (key is None or not _answered(runtime, key)):
+            # Locking: before any transaction, so the outside call holds no lock while it waits.
+            call_key = new_id() if key is None else str(uuid.uuid5(_CALL_KEYS, _scope(key)))
+            kwargs["prepared"] = outside(call_key, *args, **kwargs)
         g.given_uow = True
         try:
             if key is None:
@@ -55,11 +71,26 @@ def idempotent(view):
     return wrapper
 
 
-def _once(runtime, key: str, view) -> Response:
-    scope = _digest(current_user().id, request.method, request.path, key)
+def _scope(key: str) -> str:
+    return _digest(current_user().id, request.method, request.path, key)
+
+
+def _fingerprint(key: str) -> str:
     # Privacy: the body (a card number, say) is hashed with the client's key, which is stored
     # only inside `scope`'s hash, so the stored fingerprint cannot be brute-forced back.
-    fingerprint = _digest(key, request.get_data())
+    return _digest(key, request.get_data())
+
+
+def _answered(runtime, key: str) -> bool:
+    """Whether this key's answer is kept, so the request will be replayed (or refused) without its work."""
+    with runtime.db.reading() as session:
+        row = session.get(IdempotencyRow, _scope(key))
+        return row is not None and row.created_at >= utcnow() - KEPT_FOR and (
+            row.status_code is not None or row.request_hash != _fingerprint(key))
+
+
+def _once(runtime, key: str, view) -> Response:
+    scope, fingerprint = _scope(key), _fingerprint(key)
     try:
         with runtime.unit_of_work() as uow:
             replay = _claim(uow.session, scope, fingerprint)

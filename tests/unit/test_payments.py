@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from services.payments import SERVICE, deposits, escrow, ledger, payouts
 from services.payments.bank import REFUSED_ACCOUNT
-from services.payments.cards import DECLINED
+from services.payments.cards import DECLINED, SandboxCards
 from services.payments.ledger import InsufficientFunds, Transfer
 from services.payments.models import Account, Escrow, JournalEntry, Payout, Posting
 from shared.db import utcnow
@@ -292,7 +292,7 @@ class TestPayouts:
         payout = self.request(earned, 5_000)
         earned.uow.session.flush()
 
-        payouts.send(earned.uow, payout.id, earned.uow.runtime.collaborators["bank"])
+        send(earned.uow, payout.id, earned.uow.runtime.collaborators["bank"])
 
         assert payout.status == "paid" and payout.bank_reference
         assert earned.balance(ledger.in_payout(earned.freelancer)) == 0
@@ -304,7 +304,7 @@ class TestPayouts:
         payout = self.request(earned, 5_000, account_number=REFUSED_ACCOUNT)
         earned.uow.session.flush()
 
-        payouts.send(earned.uow, payout.id, earned.uow.runtime.collaborators["bank"])
+        send(earned.uow, payout.id, earned.uow.runtime.collaborators["bank"])
 
         assert (payout.status, payout.failure_reason) == ("failed", "account_closed")
         assert earned.balance(ledger.available(earned.freelancer)) == AMOUNT - FREELANCER_FEE
@@ -314,23 +314,24 @@ class TestPayouts:
         payout = self.request(earned, 5_000)
         earned.uow.session.flush()
         bank = earned.uow.runtime.collaborators["bank"]
-        payouts.send(earned.uow, payout.id, bank)
+        send(earned.uow, payout.id, bank)
         earned.uow.forget()
 
-        payouts.send(earned.uow, payout.id, bank)
+        send(earned.uow, payout.id, bank)
 
         assert earned.uow.emitted == []
         assert len(bank.transfers) == 1
 
     def test_a_payout_not_known_yet_is_retried_later(self, uow):
         with pytest.raises(NotReady):
-            payouts.send(uow, new_id(), uow.runtime.collaborators["bank"])
+            send(uow, new_id(), uow.runtime.collaborators["bank"])
 
 
 class TestDeposits:
     def test_a_successful_charge_credits_the_clients_available_money(self, books):
         cards = books.uow.runtime.collaborators["cards"]
-        deposit_id, outcome = deposits.charge(cards, amount=2_500, card_number="4242424242424242")
+        deposit_id = new_id()
+        outcome = deposits.charge(cards, deposit_id=deposit_id, amount=2_500, card_number="4242424242424242")
 
         deposit = deposits.record(books.uow, deposit_id=deposit_id, user_id=books.client, amount=2_500,
                                   card_number="4242424242424242", outcome=outcome)
@@ -340,10 +341,39 @@ class TestDeposits:
 
     def test_a_declined_charge_is_kept_and_credits_nothing(self, books):
         cards = books.uow.runtime.collaborators["cards"]
-        deposit_id, outcome = deposits.charge(cards, amount=2_500, card_number=DECLINED)
+        deposit_id = new_id()
+        outcome = deposits.charge(cards, deposit_id=deposit_id, amount=2_500, card_number=DECLINED)
 
         deposit = deposits.record(books.uow, deposit_id=deposit_id, user_id=books.client, amount=2_500,
                                   card_number=DECLINED, outcome=outcome)
 
         assert (deposit.status, deposit.failure_reason) == ("failed", "card_declined")
         assert books.balance(ledger.available(books.client)) == 0
+
+    def test_the_sandbox_answers_a_key_it_has_seen_with_its_first_charge(self):
+        cards = SandboxCards()
+        first = cards.charge(2_500, "4242424242424242", idempotency_key="deposit-1")
+
+        assert cards.charge(2_500, "4242424242424242", idempotency_key="deposit-1") == first
+        assert cards.charge(2_500, "4242424242424242", idempotency_key="deposit-2") != first
+        assert list(cards.charges) == ["deposit-1", "deposit-2"]
+
+    def test_a_deposit_recorded_again_under_its_id_is_credited_once(self, books):
+        cards = books.uow.runtime.collaborators["cards"]
+        deposit_id = new_id()
+        outcome = deposits.charge(cards, deposit_id=deposit_id, amount=2_500, card_number="4242424242424242")
+        first = deposits.record(books.uow, deposit_id=deposit_id, user_id=books.client, amount=2_500,
+                                card_number="4242424242424242", outcome=outcome)
+        books.uow.session.flush()
+
+        again = deposits.record(books.uow, deposit_id=deposit_id, user_id=books.client, amount=2_500,
+                                card_number="4242424242424242", outcome=outcome)
+
+        assert again is first
+        assert books.balance(ledger.available(books.client)) == 2_500
+
+
+def send(uow, payout_id: str, bank) -> None:
+    """What `payments.payout.requested` does, in one unit of work: read the order, ask the bank, settle."""
+    order = payouts.to_send(uow.session, payout_id)
+    payouts.settle(uow, payout_id, payouts.call_bank(bank, order) if order else None)

@@ -16,22 +16,25 @@ from tests.unit.fakes import new_id
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    """Argon2 at its lowest cost: the rules are under test here, not the hash's strength."""
-    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "hasher", quick)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", quick.hash("not-a-real-password"), raising=False)
-
-
 @pytest.fixture
 def uow(make_uow):
-    return make_uow(SERVICE)
+    made = make_uow(SERVICE)
+    # Argon2 at its lowest cost: the rules are under test here, not the hash's strength.
+    made.settings = made.settings.replace(argon2_memory_kib=8, argon2_time_cost=1, argon2_parallelism=1)
+    return made
 
 
 def register(uow, email: str | None = None, roles=("client",)) -> User:
-    return accounts.register(uow, email=email or f"{new_id()}@example.com", password=PASSWORD, name="Ada",
+    return accounts.register(uow, email=email or f"{new_id()}@example.com",
+                             password_hash=accounts.passwords(uow.settings).hash(PASSWORD), name="Ada",
                              roles=list(roles), country="GB")
+
+
+def authenticate(uow, *, email: str, password: str) -> User | None:
+    """A login's three steps (`accounts.log_in` runs each in its own transaction) in this one unit of work."""
+    attempt = accounts.begin_login(uow, email=email)
+    return accounts.finish_login(uow, attempt, accounts.check_password(accounts.passwords(uow.settings),
+                                                                        attempt, password))
 
 
 def failures(uow) -> int:
@@ -58,25 +61,25 @@ class TestRegister:
 class TestAuthenticate:
     def test_the_right_password_finds_the_user_and_forgets_earlier_failures(self, uow):
         user = register(uow)
-        accounts.authenticate(uow, email=user.email, password="wrong")
+        authenticate(uow, email=user.email, password="wrong")
 
-        assert accounts.authenticate(uow, email=user.email.upper(), password=PASSWORD) is user
+        assert authenticate(uow, email=user.email.upper(), password=PASSWORD) is user
         assert failures(uow) == 0
 
     def test_a_wrong_password_or_an_unknown_email_finds_nobody_and_is_counted(self, uow):
         user = register(uow)
 
-        assert accounts.authenticate(uow, email=user.email, password="wrong") is None
-        assert accounts.authenticate(uow, email="nobody@example.com", password=PASSWORD) is None
+        assert authenticate(uow, email=user.email, password="wrong") is None
+        assert authenticate(uow, email="nobody@example.com", password=PASSWORD) is None
         assert failures(uow) == 2
 
     def test_too_many_failures_lock_the_email_for_a_while(self, uow):
         user = register(uow)
         for _ in range(accounts.THROTTLE_FAILURES):
-            accounts.authenticate(uow, email=user.email, password="wrong")
+            authenticate(uow, email=user.email, password="wrong")
 
         with pytest.raises(TooManyRequests) as raised:
-            accounts.authenticate(uow, email=user.email, password=PASSWORD)
+            authenticate(uow, email=user.email, password=PASSWORD)
         assert 0 < raised.value.retry_after <= accounts.THROTTLE_WINDOW.total_seconds()
 
     def test_failures_older_than_the_window_do_not_count(self, uow):
@@ -85,14 +88,41 @@ class TestAuthenticate:
             uow.session.add(LoginFailure(email_key=user.email_key,
                                          at=utcnow() - accounts.THROTTLE_WINDOW - timedelta(seconds=1)))
 
-        assert accounts.authenticate(uow, email=user.email, password=PASSWORD) is user
+        assert authenticate(uow, email=user.email, password=PASSWORD) is user
 
     def test_a_suspended_account_cannot_log_in(self, uow):
         user = register(uow)
         accounts.suspend(uow, admin_id=new_id(), user_id=user.id, reason="fraud")
 
         with pytest.raises(Forbidden):
-            accounts.authenticate(uow, email=user.email, password=PASSWORD)
+            authenticate(uow, email=user.email, password=PASSWORD)
+
+
+    def test_a_hash_made_with_other_parameters_still_verifies_and_is_renewed(self, uow):
+        user = register(uow)
+        old = PasswordHasher(memory_cost=16, time_cost=2, parallelism=2).hash(PASSWORD)
+        user.password_hash = old
+
+        assert authenticate(uow, email=user.email, password=PASSWORD) is user
+        assert user.password_hash != old
+        assert not accounts.passwords(uow.settings).needs_rehash(user.password_hash)
+        assert "m=8,t=1,p=1" in user.password_hash
+
+    def test_a_wrong_password_never_renews_the_hash(self, uow):
+        user = register(uow)
+        old = user.password_hash = PasswordHasher(memory_cost=16, time_cost=2, parallelism=2).hash(PASSWORD)
+
+        assert authenticate(uow, email=user.email, password="wrong") is None
+        assert user.password_hash == old
+
+    def test_an_attempt_counts_as_a_failure_before_its_password_is_checked(self, uow):
+        user = register(uow)
+
+        attempt = accounts.begin_login(uow, email=user.email)
+        assert failures(uow) == 1
+        verdict = accounts.check_password(accounts.passwords(uow.settings), attempt, PASSWORD)
+        assert accounts.finish_login(uow, attempt, verdict) is user
+        assert failures(uow) == 0
 
 
 class TestSuspend:
@@ -172,4 +202,4 @@ class TestEnsureAdmin:
         accounts.ensure_admin(uow, email="boss@example.com", password="a new password")
 
         assert user.roles == ["admin", "client"]
-        assert accounts.authenticate(uow, email="boss@example.com", password="a new password") is user
+        assert authenticate(uow, email="boss@example.com", password="a new password") is user

@@ -2,41 +2,38 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
-from services.users import SERVICE, accounts
+from services.users import SERVICE
+from services.users.settings import UsersSettings
 from shared.ids import new_id
 from tests.users.helpers import PASSWORD, new_account
 
 
 @pytest.fixture
-def fast_hashing(monkeypatch):
-    """Cheap argon2 parameters: registering and logging in cost microseconds, not ~50 ms each.
-
-    TestPasswordStorage checks the real parameters; the other stories only need a hash that verifies.
-    """
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+def fast_hashing() -> UsersSettings:
+    """Users settings with cheap argon2 parameters: registering and logging in cost microseconds, not
+    ~30 ms each. TestPasswordStorage checks the real parameters; the other stories only need a hash that
+    verifies. Add fields with `.replace(...)`."""
+    return UsersSettings(argon2_memory_kib=1024, argon2_time_cost=1, argon2_parallelism=1)
 
 
 @pytest.fixture
 def users(harness, settings, make_sqlite_database, fast_hashing):
     """The users service on SQLite with the embedded bus. `register`, `login` and `account` use it; a
     class whose stories should run on each database asks for `any_users` in its own `users` fixture."""
-    return harness(SERVICE, settings, make_sqlite_database("users"))
+    return harness(SERVICE, settings, make_sqlite_database("users"), service_settings=fast_hashing)
 
 
 @pytest.fixture
 def any_users(harness, settings, make_database, fast_hashing):
     """The users service on a fresh database, once on SQLite and once on PostgreSQL."""
-    return harness(SERVICE, settings, make_database("users"))
+    return harness(SERVICE, settings, make_database("users"), service_settings=fast_hashing)
 
 
 @pytest.fixture
 def users_live(harness, amqp_settings, make_pg_database, fast_hashing):
     """The users service on PostgreSQL and RabbitMQ (its events reach the exchange)."""
-    return harness(SERVICE, amqp_settings, make_pg_database("users"))
+    return harness(SERVICE, amqp_settings, make_pg_database("users"), service_settings=fast_hashing)
 
 
 @pytest.fixture

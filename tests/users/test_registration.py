@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 from services.users import SERVICE
 from services.users.models import User
+from services.users.settings import UsersSettings
 from tests.users.helpers import PASSWORD, at_once, new_account, outbox
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -144,14 +145,43 @@ class TestRegistrationIsValidated:
 
 
 class TestPasswordStorage:
-    """With the production argon2 parameters (no `fast_hashing`)."""
+    """With the production argon2 parameters (no `fast_hashing`): OWASP's, unless ARGON2_* say otherwise."""
 
     def test_the_password_is_kept_only_as_a_slow_argon2id_hash(self, harness, settings, make_sqlite_database):
         service = harness(SERVICE, settings, make_sqlite_database("users"))
         user = service.client.post("/users", json=new_account()).get_json()
-        with service.runtime.db.transaction() as session:
-            stored = session.scalar(sa.select(User.password_hash).where(User.id == user["id"]))
-        assert stored.startswith("$argon2id$")
+        stored = stored_hash(service, user["id"])
+        assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
         assert PASSWORD not in stored
-        assert not PasswordHasher().check_needs_rehash(stored)
-        assert PasswordHasher().verify(stored, PASSWORD)
+        owasp = PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1)
+        assert not owasp.check_needs_rehash(stored)
+        assert owasp.verify(stored, PASSWORD)
+
+    def test_the_parameters_are_the_settings(self, harness, settings, make_sqlite_database):
+        own = UsersSettings(argon2_memory_kib=2048, argon2_time_cost=3, argon2_parallelism=2)
+        service = harness(SERVICE, settings, make_sqlite_database("users"), service_settings=own)
+        user = service.client.post("/users", json=new_account()).get_json()
+        assert stored_hash(service, user["id"]).startswith("$argon2id$v=19$m=2048,t=3,p=2$")
+
+    def test_a_hash_with_other_parameters_still_verifies_and_is_renewed_at_login(self, harness, settings,
+                                                                                make_sqlite_database):
+        cheap = UsersSettings(argon2_memory_kib=1024, argon2_time_cost=1, argon2_parallelism=1)
+        service = harness(SERVICE, settings, make_sqlite_database("users"), service_settings=cheap)
+        body = new_account()
+        user = service.client.post("/users", json=body).get_json()
+        library_default = PasswordHasher().hash(PASSWORD)  # what hashes were made with before the settings
+        with service.runtime.db.transaction() as session:
+            session.get(User, user["id"]).password_hash = library_default
+        wrong = service.client.post("/auth/token", json={"email": body["email"], "password": "not it at all"})
+        assert wrong.status_code == 401
+        assert stored_hash(service, user["id"]) == library_default
+        assert service.client.post("/auth/token", json={"email": body["email"], "password": PASSWORD}).status_code == 200
+        renewed = stored_hash(service, user["id"])
+        assert renewed.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+        assert service.client.post("/auth/token", json={"email": body["email"], "password": PASSWORD}).status_code == 200
+        assert stored_hash(service, user["id"]) == renewed
+
+
+def stored_hash(service, user_id: str) -> str:
+    with service.runtime.db.reading() as session:
+        return session.scalar(sa.select(User.password_hash).where(User.id == user_id))

@@ -100,7 +100,7 @@ class TestOperatorAdmin:
     @pytest.fixture
     def operated(self, harness, settings, make_database, fast_hashing):
         """The service started with ADMIN_EMAIL/ADMIN_PASSWORD, on both databases."""
-        return harness(SERVICE, settings, make_database("users"), service_settings=UsersSettings(**self.ADMIN))
+        return harness(SERVICE, settings, make_database("users"), service_settings=fast_hashing.replace(**self.ADMIN))
 
     def admin_token(self, service, password: str = ADMIN["admin_password"]) -> dict:
         response = service.client.post("/auth/token", json={"email": "operator@example.com", "password": password})
