@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from marketplace.cli import cli
-from services.contracts import sagas
+from services.contracts import SERVICE, sagas
 from services.contracts.models import Milestone
+from shared.db import migrate, utcnow
 from shared.tables import TimerRow
+from tests.platform.test_timer_kinds import upgrade_to
 from tests.support import eventually
 
 FAST = {"saga_resend_after": timedelta(milliseconds=400), "saga_resend_max": timedelta(seconds=2)}
@@ -156,3 +158,39 @@ class TestOnRabbitMQAndPostgreSQL:
         deal.wait_for("offered")
         assert stuck_gauge(contracts)["funding"] == 0
         assert "0 saga step(s) past their deadline" in sagas_stuck_command(contracts).output
+
+
+class TestStepsInFlightBeforeTheUpgrade:
+    def test_the_migration_arms_a_re_send_for_every_step_already_in_flight(self, make_database):
+        database = make_database("contracts")
+        upgrade_to(database, SERVICE, "kit@head", "contracts_0002")
+        now = utcnow()
+        contract = {"job_id": "j", "proposal_id": "p", "client_id": "c", "freelancer_id": "f", "title": "t",
+                    "currency": "USD", "client_fee_bps": 500, "freelancer_fee_bps": 1000, "released_amount": 0,
+                    "created_at": now}
+        milestone = {"title": "m", "amount": 100, "created_at": now}
+        with database.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO contracts (id, job_id, proposal_id, client_id, freelancer_id, title, currency, status, "
+                "client_fee_bps, freelancer_fee_bps, released_amount, created_at) VALUES (:id, :job_id, "
+                ":proposal_id, :client_id, :freelancer_id, :title, :currency, :status, :client_fee_bps, "
+                ":freelancer_fee_bps, :released_amount, :created_at)").bindparams(
+                sa.bindparam("created_at", type_=sa.DateTime(timezone=True))),
+                [{**contract, "id": "k1", "status": "cancelling"}, {**contract, "id": "k2", "status": "active"}])
+            connection.execute(sa.text(
+                "INSERT INTO milestones (id, contract_id, position, title, amount, status, created_at) VALUES "
+                "(:id, :contract_id, :position, :title, :amount, :status, :created_at)").bindparams(
+                sa.bindparam("created_at", type_=sa.DateTime(timezone=True))),
+                [{**milestone, "id": "m1", "contract_id": "k1", "position": 0, "status": "refunding"},
+                 {**milestone, "id": "m2", "contract_id": "k2", "position": 0, "status": "approved"},
+                 {**milestone, "id": "m3", "contract_id": "k2", "position": 1, "status": "funded"}])
+
+        migrate(database, SERVICE.migrations)
+
+        with database.transaction() as session:
+            armed = {(row.kind, row.key): row.payload for row in session.scalars(sa.select(TimerRow))}
+            requested = dict(session.execute(sa.select(Milestone.id, Milestone.requested_at)).all())
+        assert armed == {(sagas.RESEND_REQUEST, "m1"): {"contract_id": "k1", "correlation_id": "k1"},
+                         (sagas.RESEND_REQUEST, "m2"): {"contract_id": "k2", "correlation_id": "k2"},
+                         (sagas.RESEND_CANCELLATION, "k1"): {"contract_id": "k1", "correlation_id": "k1"}}
+        assert requested["m1"] is not None and requested["m2"] is not None and requested["m3"] is None
