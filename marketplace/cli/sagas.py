@@ -1,6 +1,7 @@
 """Sagas: what is past its deadline, and why."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -22,7 +23,8 @@ def sagas_stuck(as_json: bool) -> None:
     """List every saga step past its deadline: id, state, since when, re-sends so far, why, last error.
 
     A step is listed once SAGA_RESEND_AFTER has passed with no answer; its request is sent again with
-    backoff until the answer comes (see docs/reliability.md for what to look at)."""
+    backoff until the answer comes (see docs/reliability.md for what to look at). The last error is
+    the step's own, else that of a dead letter (of any service) about it."""
     from shared.db import Database
 
     found = settings()
@@ -40,6 +42,10 @@ def sagas_stuck(as_json: bool) -> None:
         finally:
             database.dispose()
         rows += [(name, saga) for saga in stuck]
+    if rows:
+        letters = _dead_letter_errors(found, services())
+        rows = [(name, saga if saga.last_error else dataclasses.replace(saga, last_error=letters.get(saga.id)))
+                for name, saga in rows]
     if as_json:
         for name, saga in rows:
             click.echo(json.dumps({"service": name, "kind": saga.kind, "id": saga.id, "state": saga.state,
@@ -53,6 +59,27 @@ def sagas_stuck(as_json: bool) -> None:
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     click.echo(f"{len(rows)} saga step(s) past their deadline")
+
+
+def _dead_letter_errors(found, chosen) -> dict[str, str]:
+    """Why a dead letter about a milestone or a contract died, by its id (the newest letter's reason)."""
+    from shared.dlq import dead_letters
+
+    errors: dict[str, str] = {}
+    for name in chosen:
+        try:
+            letters = dead_letters(found, name).list(1000)
+        except Exception:  # noqa: BLE001 - the listing stands without them (broker down, no table yet)
+            continue
+        for letter in letters:
+            try:
+                data = json.loads(letter.body).get("data") or {}
+            except (ValueError, AttributeError):
+                continue
+            for key in ("milestone_id", "contract_id"):
+                if isinstance(data.get(key), str):
+                    errors[data[key]] = f"{name} dead letter {letter.type}: {letter.error}"
+    return errors
 
 
 def _time(moment) -> str:

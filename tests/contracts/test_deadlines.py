@@ -14,6 +14,7 @@ from marketplace.cli import cli
 from services.contracts import SERVICE, sagas
 from services.contracts.models import Milestone
 from shared.db import migrate, utcnow
+from shared.events import Envelope
 from shared.tables import TimerRow
 from tests.platform.test_timer_kinds import upgrade_to
 from tests.support import eventually
@@ -141,6 +142,24 @@ class TestTheAlarm:
         assert [(item["id"], item["state"]) for item in listed] == [(deal.milestone_id(0), "funding")]
         assert listed[0]["attempts"] >= 1 and listed[0]["since"]
 
+
+    def test_the_listing_names_the_dead_letter_that_kept_the_answer_from_the_saga(self, make_contracts):
+        contracts = make_contracts(**FAST)
+        deal = contracts.hire()
+        # An answer contracts cannot take (it fails its schema), so it is dead-lettered at once.
+        bad = Envelope("payments.escrow.funded", {"contract_id": deal.id, "milestone_id": deal.milestone_id(0),
+                                                  "amount": "ten thousand"}, "payments", deal.id)
+        contracts.harness.runtime.bus.publish([bad], settled=lambda _: None)
+
+        eventually(lambda: contracts.consumed("payments.escrow.funded", "dead"), 10,
+                   message="the bad answer was never dead-lettered")
+        resent(deal, "contracts.milestone.funding_requested")
+        shown = sagas_stuck_command(contracts, "--json")
+
+        assert shown.exit_code == 0, shown.output
+        [listed] = [json.loads(line) for line in shown.output.splitlines()]
+        assert listed["id"] == deal.milestone_id(0)
+        assert listed["last_error"].startswith("contracts dead letter payments.escrow.funded:")
 
 class TestOnRabbitMQAndPostgreSQL:
     def test_a_lost_funding_request_is_sent_again_listed_counted_and_then_answered(self, make_contracts_live):
