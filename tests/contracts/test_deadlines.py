@@ -41,7 +41,7 @@ def stuck_gauge(desk) -> dict[str, float]:
 def sagas_stuck_command(desk, *args: str):
     url = desk.harness.runtime.db.url.render_as_string(hide_password=False)
     return CliRunner().invoke(cli, ["sagas", "stuck", *args], env={
-        "MARKETPLACE_SERVICES": "contracts", "DATABASE_URL_CONTRACTS": url,
+        "MARKETPLACE_SERVICES": "contracts", "DATABASE_URL_CONTRACTS": url, "AMQP_URL": desk.harness.settings.amqp_url,
         "SAGA_RESEND_AFTER": "400ms", "SAGA_RESEND_MAX": "2s"})
 
 
