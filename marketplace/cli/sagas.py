@@ -50,7 +50,7 @@ def sagas_stuck(as_json: bool) -> None:
         for name, saga in rows:
             click.echo(json.dumps({"service": name, "kind": saga.kind, "id": saga.id, "state": saga.state,
                                    "since": saga.since.isoformat(), "attempts": saga.attempts,
-                                   "next_attempt_at": saga.next_attempt_at.isoformat() if saga.next_attempt_at else None,
+                                   "next_attempt_at": _iso(saga.next_attempt_at),
                                    "why": saga.why, "last_error": saga.last_error}))
         return
     table = [COLUMNS] + [(name, saga.kind, saga.id, saga.state, _time(saga.since), str(saga.attempts),
@@ -80,6 +80,10 @@ def _dead_letter_errors(found, chosen) -> dict[str, str]:
                 if isinstance(data.get(key), str):
                     errors[data[key]] = f"{name} dead letter {letter.type}: {letter.error}"
     return errors
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _time(moment) -> str:

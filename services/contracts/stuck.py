@@ -26,7 +26,8 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
     found: list[StuckSaga] = []
     milestones = session.execute(
         sa.select(Milestone, Contract.status).join(Contract, Milestone.contract_id == Contract.id)
-        .where(Milestone.status.in_(IN_FLIGHT), sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
+        .where(Milestone.status.in_(IN_FLIGHT),
+               sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
         .order_by(Milestone.requested_at, Milestone.id)).all()
     for milestone, contract_status in milestones:
         since = milestone.requested_at or milestone.created_at
