@@ -62,7 +62,7 @@ class Milestone(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     due_date: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # in-flight steps are counted often
     submission_message: Mapped[str | None] = mapped_column(sa.Text)
     changes_message: Mapped[str | None] = mapped_column(sa.Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

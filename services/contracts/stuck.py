@@ -56,7 +56,18 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
 def count_stuck(runtime) -> dict[tuple[str, ...], float]:
     """The `sagas_stuck` gauge's values, one per in-flight state (zero included, so a cleared state drops)."""
     counts = {(state,): 0.0 for state in STATES}
+    cutoff = utcnow() - runtime.service_settings.saga_resend_after
     with runtime.db.transaction() as session:
-        for saga in stuck_sagas(session, runtime.service_settings):
-            counts[(saga.state,)] += 1
+        milestones = session.execute(
+            sa.select(Milestone.status, sa.func.count())
+            .where(Milestone.status.in_(IN_FLIGHT),
+                   sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
+            .group_by(Milestone.status)).all()
+        cancelling = session.scalar(
+            sa.select(sa.func.count()).select_from(Contract)
+            .where(Contract.status == "cancelling",
+                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
+    for status, count in milestones:
+        counts[(status,)] = float(count)
+    counts[("cancelling",)] = float(cancelling or 0)
     return counts

@@ -8,11 +8,13 @@ import json
 from datetime import timedelta
 
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
 from marketplace.cli import cli
 from services.contracts import SERVICE, sagas
-from services.contracts.models import Milestone
+from services.contracts.models import Base, Milestone
 from shared.db import migrate, utcnow
 from shared.events import Envelope
 from shared.tables import TimerRow
@@ -213,3 +215,16 @@ class TestStepsInFlightBeforeTheUpgrade:
                          (sagas.RESEND_REQUEST, "m2"): {"contract_id": "k2", "correlation_id": "k2"},
                          (sagas.RESEND_CANCELLATION, "k1"): {"contract_id": "k1", "correlation_id": "k1"}}
         assert requested["m1"] is not None and requested["m2"] is not None and requested["m3"] is None
+
+
+class TestTheSchema:
+    def test_the_migrations_make_exactly_the_tables_of_the_models(self, make_any_contracts):
+        contracts = make_any_contracts()
+        ours = set(Base.metadata.tables)
+
+        def contracts_only(obj, name, type_, reflected, compare_to):
+            return (name if type_ == "table" else obj.table.name) in ours  # the kit's tables are the kit's
+
+        with contracts.harness.runtime.db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"include_object": contracts_only})
+            assert compare_metadata(context, Base.metadata) == []

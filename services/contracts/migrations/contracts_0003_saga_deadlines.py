@@ -31,6 +31,7 @@ def upgrade() -> None:
     with op.batch_alter_table("milestones") as table:
         table.add_column(sa.Column("requested_at", UTCDateTime))
         table.add_column(sa.Column("resends", sa.Integer, nullable=False, server_default="0"))
+    op.create_index("ix_milestones_status", "milestones", ["status"])
     with op.batch_alter_table("contracts") as table:
         table.add_column(sa.Column("cancelling_at", UTCDateTime))
         table.add_column(sa.Column("resends", sa.Integer, nullable=False, server_default="0"))
@@ -56,6 +57,7 @@ def downgrade() -> None:
     with op.batch_alter_table("contracts") as table:
         table.drop_column("resends")
         table.drop_column("cancelling_at")
+    op.drop_index("ix_milestones_status", "milestones")
     with op.batch_alter_table("milestones") as table:
         table.drop_column("resends")
         table.drop_column("requested_at")
