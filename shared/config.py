@@ -25,6 +25,10 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # The inbox outlives the retry tiers by at least this much: redeliveries and re-sends of the sweep come later.
 MIN_INBOX_MARGIN = timedelta(hours=1)
+# The longest duration any setting may hold: ten years. Every duration is added to the present
+# (a deadline, an expiry, a hold), and a longer one is a typo that would overflow that addition
+# only later, at run time, halfway through a saga.
+MAX_DURATION = timedelta(days=3650)
 
 
 class ConfigError(ValueError):
@@ -32,13 +36,18 @@ class ConfigError(ValueError):
 
 
 def parse_duration(text: str, name: str) -> timedelta:
-    """`90s`, `15m`, `2h`, `7d` or `250ms` as a positive duration; `name` is the variable it came from."""
+    """`90s`, `15m`, `2h`, `7d` or `250ms` as a positive duration of at most `MAX_DURATION` (3650d);
+    `name` is the variable it came from."""
     match = _DURATION.match(text or "")
     if not match:
         raise ConfigError(f"{name}: {text!r} is not a duration like 90s, 15m, 2h or 7d")
     value = float(match.group(1)) * _UNITS[match.group(2)]
     if value <= 0:
         raise ConfigError(f"{name}: {text!r} must be longer than zero")
+    # A value past the maximum (a long run of digits reads as infinity) is refused before it is
+    # made a timedelta, which would overflow on it or on the first `now + duration`.
+    if not value <= MAX_DURATION.total_seconds():
+        raise ConfigError(f"{name}: {text!r} is longer than the maximum of {MAX_DURATION.days}d")
     return timedelta(seconds=value)
 
 

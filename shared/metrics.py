@@ -3,8 +3,21 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+
+@dataclass(frozen=True)
+class ServiceGauge:
+    """A gauge a service adds to its own /metrics: `read(runtime)` gives each label tuple's value, read
+    from the service's database when the kit refreshes its own gauges (a label tuple left out keeps
+    its last value, so give every one, zeros included)."""
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    read: Callable[[Any], Mapping[tuple[str, ...], float]]
 
 
 class Metrics:
@@ -12,13 +25,15 @@ class Metrics:
     _lock = threading.Lock()
 
     @classmethod
-    def for_service(cls, service: str) -> "Metrics":
+    def for_service(cls, service: str, gauges: Sequence[ServiceGauge] = ()) -> "Metrics":
         with cls._lock:
             if service not in cls._by_service:
                 cls._by_service[service] = cls(service)
-            return cls._by_service[service]
+            metrics = cls._by_service[service]
+            metrics.add_gauges(gauges)
+            return metrics
 
-    def __init__(self, service: str):
+    def __init__(self, service: str, gauges: Sequence[ServiceGauge] = ()):
         self.registry = registry = CollectorRegistry()
         self.requests = Counter("http_requests_total", "HTTP requests by route and status",
                                 ["method", "route", "status"], registry=registry)
@@ -36,6 +51,15 @@ class Metrics:
                                     multiprocess_mode="livemax")
         self.timers_due = Gauge("timers_due", "Timers whose time has come but have not fired", registry=registry,
                                 multiprocess_mode="livemax")
+        # The service's own gauges (`Service.gauges`), by name.
+        self.service_gauges: dict[str, Gauge] = {}
+        self.add_gauges(gauges)
+
+    def add_gauges(self, gauges: Sequence[ServiceGauge]) -> None:
+        for gauge in gauges:
+            if gauge.name not in self.service_gauges:
+                self.service_gauges[gauge.name] = Gauge(gauge.name, gauge.documentation, list(gauge.labels),
+                                                        registry=self.registry, multiprocess_mode="livemax")
 
     def render(self) -> bytes:
         """The text exposition; under gunicorn with several processes, all of them summed."""

@@ -110,7 +110,7 @@ class Runtime:
         self.service_settings = service.settings.from_env(os.environ) if service_settings is None else service_settings
         self.collaborators = _collaborators(service, self.service_settings, collaborators or {})
         self.db = database or Database(settings.database_url(service.name))
-        self.metrics = Metrics.for_service(service.name)
+        self.metrics = Metrics.for_service(service.name, service.gauges)
         self.bus = bus or connect_bus(settings)
         self.relay = OutboxRelay(self)
 
@@ -127,12 +127,20 @@ class Runtime:
             self.relay.publish_now(uow.emitted)
 
     def refresh_gauges(self) -> None:
-        """Outbox backlog and due timers, read from the database (they keep their value if it is down)."""
+        """Outbox backlog, due timers and the service's own gauges, read from the database (they keep
+        their value if it is down)."""
         try:
             self.metrics.outbox_backlog.set(self.relay.backlog())
             self.metrics.timers_due.set(TimerLoop(self, {}).due_count())
         except Exception:  # noqa: BLE001 - metrics must not fail because the database does
             log.debug("could not refresh gauges", exc_info=True)
+        for gauge in self.service.gauges:
+            try:
+                metric = self.metrics.service_gauges[gauge.name]
+                for labels, value in gauge.read(self).items():
+                    metric.labels(*labels).set(value)
+            except Exception:  # noqa: BLE001 - one gauge failing leaves the others
+                log.debug("could not refresh gauge %s", gauge.name, exc_info=True)
 
     def close(self) -> None:
         self.relay.flush_marks()

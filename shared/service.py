@@ -2,12 +2,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import MetaData
 
 from shared.config import ServiceSettings
+from shared.metrics import ServiceGauge
+
+
+@dataclass(frozen=True)
+class StuckSaga:
+    """A saga step past its deadline, as `marketplace sagas stuck` shows it."""
+    kind: str  # the aggregate: milestone, contract, ...
+    id: str
+    state: str
+    since: datetime  # when the step began
+    attempts: int  # how many times its request was sent again
+    next_attempt_at: datetime | None
+    why: str
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,3 +44,7 @@ class Service:
     # Its own tables' pruning: given its settings, the `shared.prune.Retention` rules its worker runs with
     # the kit's (sent outbox rows, inbox rows, expired idempotency keys), every PRUNE_EVERY.
     retention: Callable[[Any], Sequence[Any]] | None = None
+    # Gauges of its own on its /metrics, refreshed with the kit's (e.g. sagas past their deadline).
+    gauges: Sequence[ServiceGauge] = ()
+    # The saga steps past their deadline, `stuck_sagas(session, own settings)`: `marketplace sagas stuck`.
+    stuck_sagas: Callable[[Any, ServiceSettings], list[StuckSaga]] | None = None

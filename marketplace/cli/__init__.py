@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from marketplace.cli import admin, catalog, ops, run
+from marketplace.cli import admin, catalog, ops, run, sagas
 from shared.config import ConfigError
 
 
@@ -15,7 +15,8 @@ def cli() -> None:
 
 
 for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.demo,
-                ops.migrate, ops.revision, ops.topology, ops.dlq, catalog.asyncapi, admin.create_admin):
+                ops.migrate, ops.revision, ops.topology, ops.dlq, sagas.sagas, catalog.asyncapi,
+                admin.create_admin):
     cli.add_command(command)
 
 

@@ -7,13 +7,18 @@ from services.contracts.api import contracts
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
 from services.contracts.settings import ContractsSettings
+from services.contracts.stuck import count_stuck, stuck_sagas
 from shared.config import Settings
+from shared.metrics import ServiceGauge
 from shared.service import Service
 
 SERVICE = Service(
     name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(contracts,), handlers=HANDLERS, timers=TIMERS,
     settings=ContractsSettings,
+    gauges=(ServiceGauge("sagas_stuck", "Saga steps past their deadline, still unanswered, by state",
+                         ("state",), count_stuck),),
+    stuck_sagas=stuck_sagas,
     title="Contracts and milestones; owns the hiring, escrow funding, release and refund sagas.",
 )
 

@@ -32,6 +32,9 @@ class Contract(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(sa.String(30))
     end_note: Mapped[str | None] = mapped_column(sa.Text)
+    # When it began cancelling, and how often its settlement was looked at again past the deadline.
+    cancelling_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resends: Mapped[int] = mapped_column(default=0)
     milestones: Mapped[list["Milestone"]] = relationship(back_populates="contract", lazy="selectin",
                                                          order_by="Milestone.position", cascade="all, delete-orphan")
 
@@ -59,7 +62,7 @@ class Milestone(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     due_date: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # in-flight steps are counted often
     submission_message: Mapped[str | None] = mapped_column(sa.Text)
     changes_message: Mapped[str | None] = mapped_column(sa.Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,5 +70,9 @@ class Milestone(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its current request to payments (funding, release, refund) was first sent, and how many
+    # times it has been sent again since, past its deadline.
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resends: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     contract: Mapped[Contract] = relationship(back_populates="milestones")

@@ -6,7 +6,7 @@ an event to the step that answers it; `handlers.py` joins the four maps into the
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -21,6 +21,12 @@ AUTO_APPROVE = "contracts.milestone.auto_approve"
 SETTLE = "contracts.contract.settle_cancellation"
 # Bounded: a contract lists at most this many milestones (a hire brings 1..20; adding a 21st is 409).
 MAX_MILESTONES = 20
+RESEND_REQUEST = "contracts.milestone.resend_request"
+RESEND_CANCELLATION = "contracts.contract.resend_cancellation"
+
+# What each in-flight milestone asked payments, and so what is sent again past its deadline.
+REQUESTS = {"funding": "contracts.milestone.funding_requested", "approved": "contracts.milestone.approved",
+            "refunding": "contracts.milestone.refund_requested"}
 
 
 def locked_contract(uow, contract_id: str) -> Contract | None:
@@ -176,10 +182,8 @@ def fund(uow, contract: Contract, milestone: Milestone) -> None:
 def request_funding(uow, contract: Contract, milestone: Milestone) -> None:
     MILESTONE.apply(milestone, "funding")
     milestone.last_error = None
-    _emit(uow, contract, "contracts.milestone.funding_requested", {
-        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
-        "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
-        "client_fee_bps": contract.client_fee_bps})
+    _arm(uow, contract, milestone)
+    _send_request(uow, contract, milestone)
 
 
 def record_funding(uow, contract: Contract, milestone: Milestone) -> None:
@@ -190,6 +194,7 @@ def record_funding(uow, contract: Contract, milestone: Milestone) -> None:
     if milestone.status != "funding":
         return  # stale or repeated
     MILESTONE.apply(milestone, "funded")
+    _disarm(uow, milestone)
     milestone.funded_at = utcnow()
     if contract.status == "pending_funding":
         offer(uow, contract)
@@ -202,6 +207,7 @@ def record_funding_failure(uow, contract: Contract, milestone: Milestone, reason
     if milestone.status != "funding":
         return  # stale or repeated
     milestone.last_error = reason
+    _disarm(uow, milestone)
     if contract.status == "pending_funding":
         MILESTONE.apply(milestone, "cancelled")
         _cancel_pending(contract)
@@ -254,10 +260,8 @@ def approve(uow, contract: Contract, milestone: Milestone, *, auto: bool = False
     MILESTONE.apply(milestone, "approved")
     milestone.auto_approve_at = None
     uow.cancel_timer(AUTO_APPROVE, milestone.id)
-    _emit(uow, contract, "contracts.milestone.approved", {
-        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
-        "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
-        "freelancer_fee_bps": contract.freelancer_fee_bps, "auto": auto})
+    _arm(uow, contract, milestone, auto=auto)
+    _send_request(uow, contract, milestone, auto=auto)
 
 
 def auto_approve(uow, contract: Contract, milestone: Milestone) -> None:
@@ -273,6 +277,7 @@ def record_release(uow, contract: Contract, milestone: Milestone) -> None:
         return  # stale or repeated
     MILESTONE.apply(milestone, "released")
     milestone.released_at = utcnow()
+    _disarm(uow, milestone)
     contract.released_amount += milestone.amount
     if contract.status == "active" and all(m.status == "released" for m in contract.milestones):
         _end(uow, contract, "completed")
@@ -298,6 +303,9 @@ def begin_cancellation(uow, contract: Contract, reason: str, note: str | None = 
     """Refund 1: the contract is cancelling; escrow that nobody can work on any more goes back."""
     CONTRACT.apply(contract, "cancelling")
     contract.end_reason, contract.end_note = reason, note
+    contract.cancelling_at, contract.resends = utcnow(), 0
+    uow.schedule(RESEND_CANCELLATION, contract.id, contract.cancelling_at + resend_delay(uow.settings, 0),
+                 _timer_payload(contract))
     uow.cancel_timer(OFFER_EXPIRY, contract.id)
     for milestone in contract.milestones:
         if milestone.status in REFUNDABLE:
@@ -312,9 +320,8 @@ def request_refund(uow, contract: Contract, milestone: Milestone) -> None:
     MILESTONE.apply(milestone, "refunding")
     milestone.auto_approve_at = None
     uow.cancel_timer(AUTO_APPROVE, milestone.id)
-    _emit(uow, contract, "contracts.milestone.refund_requested", {
-        "contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id,
-        "amount": milestone.amount})
+    _arm(uow, contract, milestone)
+    _send_request(uow, contract, milestone)
 
 
 def record_refund(uow, contract: Contract, milestone: Milestone) -> None:
@@ -322,6 +329,7 @@ def record_refund(uow, contract: Contract, milestone: Milestone) -> None:
     if milestone.status != "refunding":
         return  # stale or repeated
     MILESTONE.apply(milestone, "refunded")
+    _disarm(uow, milestone)
     settle(uow, contract)
 
 
@@ -345,6 +353,7 @@ def _end(uow, contract: Contract, status: str) -> None:
     CONTRACT.apply(contract, status)
     contract.ended_at = utcnow()
     uow.cancel_timer(OFFER_EXPIRY, contract.id)
+    uow.cancel_timer(RESEND_CANCELLATION, contract.id)
     if status == "completed":
         _emit(uow, contract, "contracts.contract.completed", {
             "contract_id": contract.id, "job_id": contract.job_id, "client_id": contract.client_id,
@@ -369,6 +378,88 @@ def settlement_due(timer, uow) -> None:
     contract = locked_contract(uow, timer.key)
     if contract is not None:
         settle(uow, contract)
+
+
+# Deadlines: every in-flight step (a milestone funding, approved or refunding; a contract
+# cancelling) has one. Past it, the milestone's request is sent again, which is safe: payments
+# answers a repeated request with what the money really did (its journal keys move it once).
+# The next deadline is twice as far, up to SAGA_RESEND_MAX; any answer disarms it.
+
+def resend_delay(settings, resends: int) -> timedelta:
+    """How long after the last sending the next re-send is due: SAGA_RESEND_AFTER doubled per re-send so
+    far, never more than SAGA_RESEND_MAX."""
+    first, cap = settings.saga_resend_after, settings.saga_resend_max
+    if resends >= 64 or first * 2 ** resends >= cap:  # the exponent is bounded before it can overflow
+        return cap
+    return first * 2 ** resends
+
+
+def deadline(settings, since: datetime, resends: int) -> datetime:
+    """When a step that began at `since` and has been sent again `resends` times is next due: the sum of
+    the delays so far, so each wait is twice the one before."""
+    return since + sum((resend_delay(settings, n) for n in range(resends + 1)), timedelta(0))
+
+
+def _arm(uow, contract: Contract, milestone: Milestone, **extra) -> None:
+    """A request goes out: its answer is due by SAGA_RESEND_AFTER, or it is sent again."""
+    milestone.requested_at, milestone.resends = utcnow(), 0
+    uow.schedule(RESEND_REQUEST, milestone.id, milestone.requested_at + resend_delay(uow.settings, 0),
+                 _timer_payload(contract, milestone_id=milestone.id, status=milestone.status, **extra))
+
+
+def _disarm(uow, milestone: Milestone) -> None:
+    uow.cancel_timer(RESEND_REQUEST, milestone.id)
+
+
+def _send_request(uow, contract: Contract, milestone: Milestone, *, auto: bool = False) -> None:
+    ids = {"contract_id": contract.id, "milestone_id": milestone.id, "client_id": contract.client_id}
+    if milestone.status == "funding":
+        data = {**ids, "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
+                "client_fee_bps": contract.client_fee_bps}
+    elif milestone.status == "approved":
+        data = {**ids, "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
+                "freelancer_fee_bps": contract.freelancer_fee_bps, "auto": auto}
+    else:
+        data = {**ids, "amount": milestone.amount}
+    _emit(uow, contract, REQUESTS[milestone.status], data)
+
+
+def resend_request(uow, contract: Contract, milestone: Milestone, *, auto: bool = False) -> None:
+    """Past its deadline and still unanswered: the milestone's request goes to payments again, and the
+    next deadline is set twice as far."""
+    if milestone.status not in IN_FLIGHT:
+        return  # answered meanwhile
+    milestone.requested_at = milestone.requested_at or utcnow()
+    milestone.resends = (milestone.resends or 0) + 1
+    _send_request(uow, contract, milestone, auto=auto)
+    uow.schedule(RESEND_REQUEST, milestone.id, deadline(uow.settings, milestone.requested_at, milestone.resends),
+                 _timer_payload(contract, milestone_id=milestone.id, status=milestone.status, auto=auto))
+
+
+def recheck_cancellation(uow, contract: Contract) -> None:
+    """A contract still cancelling past its deadline: settled if nothing is in flight any more; otherwise
+    it waits for its milestones, whose own re-sends ask payments again, and is looked at again later."""
+    if contract.status != "cancelling":
+        return
+    settle(uow, contract)
+    if contract.status == "cancelling":
+        contract.resends = (contract.resends or 0) + 1
+        uow.schedule(RESEND_CANCELLATION, contract.id,
+                     deadline(uow.settings, contract.cancelling_at or utcnow(), contract.resends),
+                     _timer_payload(contract))
+
+
+def request_due(timer, uow) -> None:
+    contract = locked_contract(uow, timer.payload["contract_id"])
+    milestone = contract.milestone(timer.key) if contract is not None else None
+    if milestone is not None:
+        resend_request(uow, contract, milestone, auto=bool(timer.payload.get("auto")))
+
+
+def cancellation_due(timer, uow) -> None:
+    contract = locked_contract(uow, timer.key)
+    if contract is not None:
+        recheck_cancellation(uow, contract)
 
 
 # The saga map: each saga's steps, and what it reacts to. An event two sagas share has one handler,
@@ -420,4 +511,6 @@ TIMERS = {
     OFFER_EXPIRY: offer_expired,  # Hiring 3
     AUTO_APPROVE: auto_approval_due,  # Release 2
     SETTLE: settlement_due,  # Refund 3
+    RESEND_REQUEST: request_due,  # every in-flight milestone, past its deadline
+    RESEND_CANCELLATION: cancellation_due,  # a cancelling contract, past its deadline
 }

@@ -1,11 +1,12 @@
-"""What contracts reads from the environment: the fee rates stamped on new contracts, its saga timers."""
+"""What contracts reads from the environment: the fee rates stamped on new contracts, its saga timers,
+and how soon and how often a request payments has not answered is sent again."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Mapping, Self
 
-from shared.config import ServiceSettings, env_duration, env_int
+from shared.config import ConfigError, ServiceSettings, env_duration, env_int
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,11 @@ class ContractsSettings(ServiceSettings):
     freelancer_fee_bps: int = 1000
     offer_ttl: timedelta = timedelta(days=7)
     auto_approve_after: timedelta = timedelta(days=14)
+    # An in-flight saga step (a milestone funding, approved or refunding, a contract cancelling)
+    # unanswered this long is past its deadline: its request is sent again, then after twice as
+    # long, and so on up to `saga_resend_max` between re-sends.
+    saga_resend_after: timedelta = timedelta(minutes=1)
+    saga_resend_max: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
@@ -22,4 +28,11 @@ class ContractsSettings(ServiceSettings):
             freelancer_fee_bps=env_int(env, "FREELANCER_FEE_BPS", 1000, 0, 10000),
             offer_ttl=env_duration(env, "OFFER_TTL", "7d"),
             auto_approve_after=env_duration(env, "AUTO_APPROVE_AFTER", "14d"),
+            saga_resend_after=env_duration(env, "SAGA_RESEND_AFTER", "1m"),
+            saga_resend_max=env_duration(env, "SAGA_RESEND_MAX", "1h"),
         )
+
+    def __post_init__(self):
+        if self.saga_resend_max < self.saga_resend_after:
+            raise ConfigError(f"SAGA_RESEND_MAX: {self.saga_resend_max} is shorter than SAGA_RESEND_AFTER "
+                              f"({self.saga_resend_after})")

@@ -20,5 +20,6 @@ class TestSagaMap:
         assert sagas.HIRING["payments.escrow.funded"] is sagas.FUNDING["payments.escrow.funded"]
 
     def test_every_timer_kind_names_its_service_aggregate_and_effect(self):
-        assert set(SERVICE.timers) == {sagas.OFFER_EXPIRY, sagas.AUTO_APPROVE, sagas.SETTLE}
+        assert set(SERVICE.timers) == {sagas.OFFER_EXPIRY, sagas.AUTO_APPROVE, sagas.SETTLE, sagas.RESEND_REQUEST,
+                                       sagas.RESEND_CANCELLATION}
         assert all(kind.split(".")[0] == "contracts" and len(kind.split(".")) == 3 for kind in SERVICE.timers)

@@ -30,9 +30,22 @@ class TestContractsSettings:
         ("CLIENT_FEE_BPS", "5%"),
         ("FREELANCER_FEE_BPS", "-250"),
         ("FREELANCER_FEE_BPS", "10001"),
+        ("OFFER_TTL", "3000000d"),
+        ("AUTO_APPROVE_AFTER", "3651d"),
+        ("SAGA_RESEND_AFTER", "0s"),
+        ("SAGA_RESEND_MAX", "10y"),
     ])
     def test_a_bad_value_is_refused_naming_its_variable(self, name, value):
         with pytest.raises(ConfigError) as raised:
             ContractsSettings.from_env({name: value})
 
         assert str(raised.value).startswith(f"{name}:")
+
+    def test_the_saga_deadlines_are_read_and_the_cap_is_never_below_the_first_wait(self):
+        own = ContractsSettings.from_env({"SAGA_RESEND_AFTER": "30s", "SAGA_RESEND_MAX": "2h"})
+        assert (own.saga_resend_after, own.saga_resend_max) == (timedelta(seconds=30), timedelta(hours=2))
+        assert ContractsSettings.from_env({}).saga_resend_after == timedelta(minutes=1)
+
+        with pytest.raises(ConfigError) as raised:
+            ContractsSettings.from_env({"SAGA_RESEND_AFTER": "2h", "SAGA_RESEND_MAX": "1h"})
+        assert str(raised.value).startswith("SAGA_RESEND_MAX:")

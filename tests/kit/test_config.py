@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from shared.bus.embedded import EmbeddedBus
-from shared.config import ConfigError, ServiceSettings, Settings, env_duration, env_int, env_text
+from shared.config import (MAX_DURATION, ConfigError, ServiceSettings, Settings, env_duration, env_int, env_text,
+                           parse_duration)
 from shared.runtime import Runtime
 from shared.service import Service
 from tests.infra import unique
@@ -44,6 +45,26 @@ class TestSettingsFromEnvironment:
             Settings.from_env({name: value})
 
         assert str(raised.value).startswith(f"{name}:")
+
+    @pytest.mark.parametrize("name, value", [
+        ("ACCESS_TOKEN_TTL", "3000000d"),
+        ("ACCESS_TOKEN_TTL", "3651d"),
+        ("ACCESS_TOKEN_TTL", "9" * 400 + "s"),  # reads as infinity: no timedelta holds it
+        ("RETRY_DELAYS", "1s,100000000000000000000ms"),
+        ("RETRY_DELAYS", "1s,99999999999h"),
+    ])
+    def test_a_duration_that_cannot_be_added_to_now_is_refused_naming_its_variable(self, name, value):
+        with pytest.raises(ConfigError) as raised:
+            Settings.from_env({name: value})
+
+        assert str(raised.value).startswith(f"{name}:") and "3650d" in str(raised.value)
+
+    def test_the_longest_duration_allowed_is_ten_years_and_it_can_be_added_to_now(self):
+        longest = parse_duration("3650d", "X")
+
+        assert longest == MAX_DURATION == timedelta(days=3650)
+        assert datetime.now(timezone.utc) + longest > datetime.now(timezone.utc)
+        assert parse_duration("87600h", "X") == longest
 
     def test_the_services_variables_are_not_the_kits(self):
         assert Settings.from_env({"OFFER_TTL": "soon", "PAYOUT_HOLD": "0s", "ADMIN_PASSWORD": "short"}) == Settings()

@@ -18,7 +18,8 @@ def marketplace(*args: str, env: dict | None = None, cwd=None) -> subprocess.Com
 class TestCommands:
     def test_help_lists_every_operator_command(self):
         shown = marketplace("--help").stdout
-        for command in ("api", "worker", "migrate", "topology", "dlq", "create-admin", "stack", "dev", "gateway", "asyncapi", "revision"):
+        for command in ("api", "worker", "migrate", "topology", "dlq", "create-admin", "stack", "dev", "gateway", "asyncapi",
+                        "revision", "sagas"):
             assert command in shown
 
     @pytest.mark.parametrize("variable, value", [
@@ -31,6 +32,30 @@ class TestCommands:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and variable in lines[0], result.stderr
         assert "Traceback" not in result.stderr
+
+    # Every duration setting, kit's and services', with a value that parses but cannot be added to now.
+    @pytest.mark.parametrize("variable", ["OFFER_TTL", "AUTO_APPROVE_AFTER", "PAYOUT_HOLD", "REVIEW_WINDOW",
+                                          "RETRY_DELAYS", "ACCESS_TOKEN_TTL", "SAGA_RESEND_AFTER", "SAGA_RESEND_MAX"])
+    def test_a_duration_out_of_range_stops_start_up_with_one_line(self, tmp_path, variable):
+        result = marketplace("migrate", env={variable: "3000000d", "VAR_DIR": str(tmp_path)}, cwd=tmp_path)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and variable in lines[0] and "3650d" in lines[0], result.stderr
+
+    @pytest.mark.parametrize("command", [("dev",), ("api", "contracts")])
+    def test_dev_and_api_refuse_an_offer_ttl_out_of_range_before_anything_runs(self, tmp_path, command):
+        result = marketplace(*command, env={"OFFER_TTL": "3000000d", "VAR_DIR": str(tmp_path)}, cwd=tmp_path)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert lines == [lines[0]] and "OFFER_TTL" in lines[0] and "Traceback" not in result.stderr
+        assert not (tmp_path / "contracts.sqlite").exists()  # refused before any database was touched
+
+    def test_sagas_stuck_on_a_fresh_suite_lists_nothing_and_exits_0(self, tmp_path):
+        env = {"VAR_DIR": str(tmp_path / "var"), "MARKETPLACE_SERVICES": "contracts"}
+        assert marketplace("migrate", env=env, cwd=tmp_path).returncode == 0
+        result = marketplace("sagas", "stuck", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == "0 saga step(s) past their deadline"
 
     def test_worker_without_a_broker_says_what_to_set(self, tmp_path):
         result = marketplace("worker", "users", env={"VAR_DIR": str(tmp_path)}, cwd=tmp_path)

@@ -458,3 +458,147 @@ class TestAnswersBeforeTheirContract:
 
         with pytest.raises(NotReady):
             SERVICE.handlers[event.type](event, uow)
+
+
+class TestDeadlines:
+    """Every in-flight step has a deadline: past it the request is sent again, each wait twice the last."""
+
+    def test_the_first_re_send_is_due_saga_resend_after_the_request_then_each_wait_doubles_to_the_cap(self):
+        settings = SETTING.replace(saga_resend_after=timedelta(minutes=1), saga_resend_max=timedelta(minutes=10))
+
+        waits = [sagas.resend_delay(settings, n) for n in range(6)]
+
+        assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 10, 10)]
+        assert sagas.resend_delay(settings, 10_000) == timedelta(minutes=10)  # no overflow, however long it waits
+        start = utcnow()
+        assert [sagas.deadline(settings, start, n) - start for n in range(4)] == [
+            timedelta(minutes=m) for m in (1, 3, 7, 15)]
+
+    @pytest.mark.parametrize("step", ["funding", "approved", "refunding"])
+    def test_each_in_flight_milestone_is_armed_when_its_request_goes_out(self, uow, step):
+        contract = self._in(uow, step)
+        milestone = contract.milestones[0]
+
+        timer = uow.timer(sagas.RESEND_REQUEST, milestone.id)
+
+        assert milestone.status == step and milestone.resends == 0
+        assert timer.due_at == milestone.requested_at + SETTING.saga_resend_after
+        assert timer.payload["contract_id"] == contract.id
+
+    @pytest.mark.parametrize("step", ["funding", "approved", "refunding"])
+    def test_past_its_deadline_the_same_request_is_sent_again_and_the_next_deadline_is_twice_as_far(self, uow, step):
+        contract = self._in(uow, step)
+        milestone = contract.milestones[0]
+        request = sagas.REQUESTS[step]
+        first = uow.events(request)[-1].data
+        uow.forget()
+
+        uow.fire(sagas.RESEND_REQUEST, milestone.id, SERVICE.timers)
+
+        assert uow.types() == [request]
+        assert uow.event(request) == first
+        assert milestone.resends == 1 and milestone.status == step
+        assert uow.timer(sagas.RESEND_REQUEST, milestone.id).due_at == (
+            milestone.requested_at + SETTING.saga_resend_after * 3)
+
+        uow.forget()
+        uow.fire(sagas.RESEND_REQUEST, milestone.id, SERVICE.timers)
+
+        assert milestone.resends == 2
+        assert uow.timer(sagas.RESEND_REQUEST, milestone.id).due_at == (
+            milestone.requested_at + SETTING.saga_resend_after * 7)
+
+    def test_an_auto_approval_is_re_sent_as_an_auto_approval(self, uow):
+        contract = submitted(uow)
+        milestone = contract.milestones[0]
+        sagas.approve(uow, contract, milestone, auto=True)
+        uow.forget()
+
+        uow.fire(sagas.RESEND_REQUEST, milestone.id, SERVICE.timers)
+
+        assert uow.event("contracts.milestone.approved")["auto"] is True
+
+    @pytest.mark.parametrize("step, answer", [
+        ("funding", lambda uow, c, m: sagas.record_funding(uow, c, m)),
+        ("funding", lambda uow, c, m: sagas.record_funding_failure(uow, c, m, "insufficient_funds")),
+        ("approved", lambda uow, c, m: sagas.record_release(uow, c, m)),
+        ("refunding", lambda uow, c, m: sagas.record_refund(uow, c, m)),
+    ])
+    def test_an_answer_disarms_the_re_send(self, uow, step, answer):
+        contract = self._in(uow, step)
+        milestone = contract.milestones[0]
+
+        answer(uow, contract, milestone)
+
+        assert (sagas.RESEND_REQUEST, milestone.id) in uow.cancelled
+        assert uow.timer(sagas.RESEND_REQUEST, milestone.id) is None
+
+    def test_a_re_send_that_finds_the_milestone_answered_sends_nothing(self, uow):
+        contract = pending(uow)
+        milestone = contract.milestones[0]
+        timer = uow.timer(sagas.RESEND_REQUEST, milestone.id)
+        sagas.record_funding(uow, contract, milestone)
+        uow.forget()
+
+        SERVICE.timers[sagas.RESEND_REQUEST](timer, uow)
+
+        assert uow.types() == [] and milestone.resends == 0
+
+    def test_a_cancelling_contract_has_a_deadline_and_settles_when_it_finds_nothing_in_flight(self, uow):
+        contract = active(uow)
+        sagas.cancel(uow, contract, contract.client_id, None)
+        timer = uow.timer(sagas.RESEND_CANCELLATION, contract.id)
+        assert timer.due_at == contract.cancelling_at + SETTING.saga_resend_after
+
+        uow.fire(sagas.RESEND_CANCELLATION, contract.id, SERVICE.timers)  # the refund is still in flight
+
+        assert contract.status == "cancelling" and contract.resends == 1
+        assert uow.timer(sagas.RESEND_CANCELLATION, contract.id).due_at == (
+            contract.cancelling_at + SETTING.saga_resend_after * 3)
+
+        contract.milestones[0].status = "refunded"  # as if the answer were consumed without settling
+        uow.fire(sagas.RESEND_CANCELLATION, contract.id, SERVICE.timers)
+
+        assert contract.status == "cancelled"
+        assert uow.timer(sagas.RESEND_CANCELLATION, contract.id) is None
+
+    def test_an_ended_contract_is_disarmed(self, uow):
+        contract = active(uow)
+        sagas.cancel(uow, contract, contract.client_id, None)
+
+        sagas.record_refund(uow, contract, contract.milestones[0])
+
+        assert contract.status == "cancelled"
+        assert uow.timer(sagas.RESEND_CANCELLATION, contract.id) is None
+
+    def test_only_steps_past_their_first_deadline_are_stuck_each_saying_what_it_waits_for(self, uow):
+        from services.contracts.stuck import stuck_sagas
+
+        contract = active(uow, 10_000, 5_000)
+        sagas.fund(uow, contract, contract.milestones[1])
+        sagas.cancel(uow, contract, contract.client_id, None)
+        uow.session.flush()
+        soon = utcnow() + SETTING.saga_resend_after / 2
+        later = utcnow() + SETTING.saga_resend_after * 2
+
+        assert stuck_sagas(uow.session, SETTING, now=soon) == []
+        stuck = stuck_sagas(uow.session, SETTING, now=later)
+
+        assert sorted((saga.kind, saga.state) for saga in stuck) == [
+            ("contract", "cancelling"), ("milestone", "funding"), ("milestone", "refunding")]
+        by_state = {saga.state: saga for saga in stuck}
+        assert by_state["funding"].id == contract.milestones[1].id
+        assert "contracts.milestone.funding_requested" in by_state["funding"].why
+        assert contract.milestones[0].id in by_state["cancelling"].why
+        assert all(saga.attempts == 0 for saga in stuck)
+
+    @staticmethod
+    def _in(uow, step: str) -> Contract:
+        if step == "funding":
+            return pending(uow)
+        contract = submitted(uow)
+        if step == "approved":
+            sagas.approve(uow, contract, contract.milestones[0])
+        else:
+            sagas.cancel(uow, contract, contract.client_id, None)
+        return contract

@@ -1,0 +1,73 @@
+"""Sagas past their deadline: what `marketplace sagas stuck` lists and the `sagas_stuck` gauge counts.
+
+A step is stuck once its first deadline (SAGA_RESEND_AFTER after it began) has passed with no
+answer: its request is being sent again with backoff, and an operator should look at why payments
+does not answer (its worker down, the request or the answer parked in dead letters).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from services.contracts.models import Contract, Milestone
+from services.contracts.sagas import REQUESTS, deadline
+from services.contracts.states import IN_FLIGHT
+from shared.db import utcnow
+from shared.service import StuckSaga
+
+STATES = (*IN_FLIGHT, "cancelling")
+
+
+def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
+    """Every in-flight milestone and cancelling contract past its first deadline, oldest first."""
+    now = now or utcnow()
+    cutoff = now - settings.saga_resend_after
+    found: list[StuckSaga] = []
+    milestones = session.execute(
+        sa.select(Milestone, Contract.status).join(Contract, Milestone.contract_id == Contract.id)
+        .where(Milestone.status.in_(IN_FLIGHT),
+               sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
+        .order_by(Milestone.requested_at, Milestone.id)).all()
+    for milestone, contract_status in milestones:
+        since = milestone.requested_at or milestone.created_at
+        found.append(StuckSaga(
+            kind="milestone", id=milestone.id, state=milestone.status, since=since, attempts=milestone.resends or 0,
+            next_attempt_at=deadline(settings, since, milestone.resends or 0),
+            why=f"no answer from payments to {REQUESTS[milestone.status]} (contract {milestone.contract_id}, "
+                f"{contract_status})",
+            last_error=milestone.last_error))
+    contracts = session.execute(
+        sa.select(Contract).where(Contract.status == "cancelling",
+                                  sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff)
+        .order_by(Contract.cancelling_at, Contract.id)).scalars().all()
+    for contract in contracts:
+        since = contract.cancelling_at or contract.created_at
+        waiting = [f"{m.id} {m.status}" for m in contract.milestones if m.status in IN_FLIGHT]
+        found.append(StuckSaga(
+            kind="contract", id=contract.id, state="cancelling", since=since, attempts=contract.resends or 0,
+            next_attempt_at=deadline(settings, since, contract.resends or 0),
+            why=(f"waiting for milestone {', '.join(waiting)}" if waiting else "nothing in flight; settles next check"),
+            last_error=None))
+    found.sort(key=lambda saga: (saga.since, saga.id))
+    return found
+
+
+def count_stuck(runtime) -> dict[tuple[str, ...], float]:
+    """The `sagas_stuck` gauge's values, one per in-flight state (zero included, so a cleared state drops)."""
+    counts = {(state,): 0.0 for state in STATES}
+    cutoff = utcnow() - runtime.service_settings.saga_resend_after
+    with runtime.db.transaction() as session:
+        milestones = session.execute(
+            sa.select(Milestone.status, sa.func.count())
+            .where(Milestone.status.in_(IN_FLIGHT),
+                   sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
+            .group_by(Milestone.status)).all()
+        cancelling = session.scalar(
+            sa.select(sa.func.count()).select_from(Contract)
+            .where(Contract.status == "cancelling",
+                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
+    for status, count in milestones:
+        counts[(status,)] = float(count)
+    counts[("cancelling",)] = float(cancelling or 0)
+    return counts
