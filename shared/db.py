@@ -60,7 +60,8 @@ def database_on_server(server_url: str, name: str) -> str:
 
 
 def ensure_database(server_url: URL, name: str) -> None:
-    engine = sa.create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
+                             hide_parameters=True)
     try:
         with engine.connect() as conn:
             exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
@@ -75,7 +76,8 @@ def ensure_database(server_url: URL, name: str) -> None:
 
 
 def drop_database(server_url: str | URL, name: str) -> None:
-    engine = sa.create_engine(normalize_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(normalize_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool, hide_parameters=True)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -91,13 +93,14 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._sqlite_engine() if self.is_sqlite else sa.create_engine(
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+            hide_parameters=True,
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _sqlite_engine(self) -> Engine:
         if self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
