@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from marketplace import registry
 from services.payments.bank import SandboxBank
@@ -36,4 +37,4 @@ schema = schemathesis.pytest.from_fixture("api")
 @hypothesis_settings(max_examples=8, deadline=None, derandomize=True,
                      suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_a_server_error(case):
-    case.call_and_validate(headers=CURRENT["headers"], checks=[not_a_server_error])
+    case.call_and_validate(headers=CURRENT["headers"], checks=[not_a_server_error, response_schema_conformance])
