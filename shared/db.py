@@ -1,6 +1,7 @@
 """One database per service: engines, transactions, the kit's own tables and migrations."""
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -15,6 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+# Secrets: SQLAlchemy's engine log at INFO writes statements and at DEBUG the rows they return (a password
+# hash, a card's last digits); it stays at WARNING whatever the root level, and engines hide parameters.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 def utcnow() -> datetime:
