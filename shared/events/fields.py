@@ -48,12 +48,8 @@ class String(fields.String):
         return text
 
 
-class Email(String):
-    """An address as `fields.Email` checks it, on the safe `String`."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators.insert(0, validate.Email(error="Not a valid email address."))
+class Email(String, fields.Email):
+    """An address as `fields.Email` checks (and documents) it, on the safe `String`."""
 
 
 class Integer(fields.Integer):
