@@ -1,6 +1,7 @@
 """One database per service: engines, transactions, the kit's own tables and migrations."""
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -15,6 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+# Secrets: SQLAlchemy's engine log at INFO writes statements and at DEBUG the rows they return (a password
+# hash, a card's last digits); it stays at WARNING whatever the root level, and engines hide parameters.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -70,7 +76,8 @@ def database_on_server(server_url: str, name: str) -> str:
 
 
 def ensure_database(server_url: URL, name: str) -> None:
-    engine = sa.create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
+                             hide_parameters=True)
     try:
         with engine.connect() as conn:
             exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
@@ -85,7 +92,8 @@ def ensure_database(server_url: URL, name: str) -> None:
 
 
 def drop_database(server_url: str | URL, name: str) -> None:
-    engine = sa.create_engine(normalize_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(normalize_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool, hide_parameters=True)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -101,6 +109,7 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._sqlite_engine() if self.is_sqlite else sa.create_engine(
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+            hide_parameters=True,
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads: the same pool, marked so that `begin` below takes no write lock on SQLite.
@@ -110,7 +119,7 @@ class Database:
     def _sqlite_engine(self) -> Engine:
         if self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):

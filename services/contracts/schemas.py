@@ -5,29 +5,29 @@ from marshmallow import fields, validate
 
 from services.contracts.states import CONTRACT_STATES, MILESTONE_STATES
 from shared.events.contracts import END_REASONS
-from shared.http.schemas import Currency, Day, Id, InSchema, Money, OutSchema, PageArgs, Timestamp, page_of
+from shared.http.schemas import Currency, Day, Id, InSchema, Money, OutSchema, PageArgs, String, Timestamp, page_of
 
 MIN_MILESTONE_AMOUNT = 500
 MAX_MILESTONE_AMOUNT = 100_000_000
 
 
 class NoteIn(InSchema):
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=5000))
+    note = String(allow_none=True, load_default=None, validate=validate.Length(max=5000))
 
 
 class MessageIn(InSchema):
-    message = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    message = String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class MilestoneIn(InSchema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = String(required=True, validate=validate.Length(min=1, max=200))
     amount = Money(minimum=MIN_MILESTONE_AMOUNT, maximum=MAX_MILESTONE_AMOUNT, required=True)
     due_date = Day(allow_none=True, load_default=None)
 
 
 class ContractListArgs(PageArgs):
-    role = fields.String(validate=validate.OneOf(("client", "freelancer")))
-    status = fields.String(validate=validate.OneOf(CONTRACT_STATES))
+    role = String(validate=validate.OneOf(("client", "freelancer")))
+    status = String(validate=validate.OneOf(CONTRACT_STATES))
 
 
 class MilestoneOut(OutSchema):

@@ -55,7 +55,7 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
 
 def count_stuck(runtime) -> dict[tuple[str, ...], float]:
     """The `sagas_stuck` gauge's values, one per in-flight state (zero included, so a cleared state drops)."""
-    counts = {(state,): 0.0 for state in STATES}
+    counts: dict[tuple[str, ...], float] = {(state,): 0.0 for state in STATES}
     cutoff = utcnow() - runtime.service_settings.saga_resend_after
     with runtime.db.transaction() as session:
         milestones = session.execute(

@@ -7,29 +7,29 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates, 
 
 from services.jobs.postings import budget_errors
 from services.jobs.states import JOB_STATUSES, PROPOSAL_STATUSES
-from shared.http.schemas import Currency, Day, Id, InSchema, Money, OutSchema, PageArgs, Timestamp, page_of
+from shared.http.schemas import Currency, Day, Id, InSchema, Integer, Money, OutSchema, PageArgs, String, Timestamp, page_of
 
 BUDGET_TYPES = ("fixed", "hourly")
 MAX_AMOUNT = 1_000_000_000
 MIN_AMOUNT = 500
 
 
-class Text(fields.String):
+def Text(**kwargs) -> String:
     """A string with surrounding white space removed before it is validated."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+    return String(strip=True, **kwargs)
 
 
 def Skills(**kwargs) -> fields.List:
-    return fields.List(Text(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20), **kwargs)
+    # A skill's key is its lower-cased text, kept in a column as long as the skill's.
+    return fields.List(String(strip=True, folded=True, validate=validate.Length(min=1, max=50)),
+                       validate=validate.Length(max=20), **kwargs)
 
 
 class JobFields(InSchema):
     title = Text(validate=validate.Length(min=5, max=200))
     description = Text(validate=validate.Length(min=1, max=20000))
     skills = Skills()
-    budget_type = fields.String(validate=validate.OneOf(BUDGET_TYPES))
+    budget_type = String(validate=validate.OneOf(BUDGET_TYPES))
     budget_amount = Money(maximum=MAX_AMOUNT, allow_none=True)
     hourly_rate_max = Money(minimum=1, maximum=MAX_AMOUNT, allow_none=True)
 
@@ -38,7 +38,7 @@ class JobIn(JobFields):
     title = Text(required=True, validate=validate.Length(min=5, max=200))
     description = Text(required=True, validate=validate.Length(min=1, max=20000))
     skills = Skills(load_default=list)
-    budget_type = fields.String(required=True, validate=validate.OneOf(BUDGET_TYPES))
+    budget_type = String(required=True, validate=validate.OneOf(BUDGET_TYPES))
     budget_amount = Money(maximum=MAX_AMOUNT, allow_none=True, load_default=None)
     hourly_rate_max = Money(minimum=1, maximum=MAX_AMOUNT, allow_none=True, load_default=None)
 
@@ -54,15 +54,15 @@ class JobPatchIn(JobFields):
 
 
 class JobSearchArgs(PageArgs):
-    q = fields.String(validate=validate.Length(min=1, max=200))
-    skill = fields.String(validate=validate.Length(min=1, max=50))
-    status = fields.String(load_default="open", validate=validate.OneOf(JOB_STATUSES + ("any",)),
+    q = String(validate=validate.Length(min=1, max=200))
+    skill = String(strip=True, folded=True, validate=validate.Length(min=1, max=50))
+    status = String(load_default="open", validate=validate.OneOf(JOB_STATUSES + ("any",)),
                            metadata={"description": "open (default), filled, closed, or any"})
     client_id = Id()
-    budget_type = fields.String(validate=validate.OneOf(BUDGET_TYPES))
-    min_budget = fields.Integer(validate=validate.Range(min=0),
-                                metadata={"description": "cents; an hourly job's budget is its hourly_rate_max"})
-    max_budget = fields.Integer(validate=validate.Range(min=0))
+    budget_type = String(validate=validate.OneOf(BUDGET_TYPES))
+    min_budget = Integer(strict=False, minimum=0,
+                         metadata={"description": "cents; an hourly job's budget is its hourly_rate_max"})
+    max_budget = Integer(strict=False, minimum=0)
 
     @pre_load
     def _blank_is_absent(self, data, **_):
@@ -79,12 +79,11 @@ class JobSearchArgs(PageArgs):
 class ProposalIn(InSchema):
     cover_letter = Text(required=True, validate=validate.Length(min=1, max=5000))
     amount = Money(minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, required=True)
-    estimated_days = fields.Integer(strict=True, allow_none=True, load_default=None,
-                                    validate=validate.Range(min=1, max=3650))
+    estimated_days = Integer(minimum=1, maximum=3650, allow_none=True, load_default=None)
 
 
 class ProposalListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(PROPOSAL_STATUSES))
+    status = String(validate=validate.OneOf(PROPOSAL_STATUSES))
 
 
 class MilestoneIn(InSchema):

@@ -59,7 +59,8 @@ def normalize(card_number: str) -> str:
 
 
 def luhn_valid(card_number: str) -> bool:
-    if not card_number.isdigit() or not 12 <= len(card_number) <= 19:
+    # ASCII only: isdigit() and int() also take "٤٠٠٠…", which no processor must ever be sent.
+    if not (card_number.isascii() and card_number.isdigit()) or not 12 <= len(card_number) <= 19:
         return False
     total = 0
     for position, digit in enumerate(int(d) for d in reversed(card_number)):

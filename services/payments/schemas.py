@@ -4,14 +4,12 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_load, validate, validates
 
 from services.payments.cards import luhn_valid, normalize
-from shared.http.schemas import Currency, Id, InSchema, Money, OutSchema, Timestamp, page_of
-
-DIGITS = validate.Regexp(r"^\d+$", error="Digits only.")
+from shared.http.schemas import Currency, Digits, Id, InSchema, Money, OutSchema, String, Timestamp, page_of
 
 
 class DepositIn(InSchema):
     amount = Money(minimum=500, maximum=100_000_000, required=True)
-    card_number = fields.String(required=True, load_only=True, validate=validate.Length(max=40))
+    card_number = String(required=True, load_only=True, validate=validate.Length(max=40))
 
     @validates("card_number")
     def _luhn(self, value, **_):
@@ -25,9 +23,9 @@ class DepositIn(InSchema):
 
 
 class DestinationIn(InSchema):
-    type = fields.String(required=True, validate=validate.OneOf(["bank_account"]))
-    account_number = fields.String(required=True, validate=[validate.Length(min=4, max=34), DIGITS])
-    routing_number = fields.String(required=True, validate=[validate.Length(equal=9), DIGITS])
+    type = String(required=True, validate=validate.OneOf(["bank_account"]))
+    account_number = Digits(required=True, minimum=4, maximum=34)
+    routing_number = Digits(required=True, length=9)
 
 
 class PayoutIn(InSchema):

@@ -4,25 +4,20 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.reviews.states import REVIEW_STATES
-from shared.http.schemas import Id, InSchema, OutSchema, PageArgs, Timestamp, page_of
+from shared.http.schemas import Id, InSchema, Integer, OutSchema, PageArgs, String, Timestamp, page_of
 
 
-class Rating(fields.Integer):
+class Rating(Integer):
     """A whole number of stars: 4.5, "5" and true are refused, not coerced."""
 
     def __init__(self, **kwargs):
-        super().__init__(strict=True, validate=validate.Range(min=1, max=5), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        super().__init__(minimum=1, maximum=5, **kwargs)
 
 
 class ReviewIn(InSchema):
     contract_id = Id(required=True)
     rating = Rating(required=True, metadata={"description": "1 to 5 stars, an integer."})
-    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+    comment = String(load_default="", validate=validate.Length(max=5000))
 
 
 class ReviewListArgs(PageArgs):

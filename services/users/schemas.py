@@ -4,7 +4,7 @@ from __future__ import annotations
 import pycountry
 from marshmallow import ValidationError, fields, post_load, validate, validates
 
-from shared.http.schemas import InSchema, Money, OutSchema, PageArgs, Timestamp
+from shared.http.schemas import Email, InSchema, Money, OutSchema, PageArgs, String, Timestamp
 
 SELF_ROLES = ("client", "freelancer")
 
@@ -14,7 +14,7 @@ def country_code(value: str) -> None:
         raise ValidationError("Not an ISO 3166 alpha-2 country code.")
 
 
-class Country(fields.String):
+class Country(String):
     def __init__(self, **kwargs):
         super().__init__(validate=country_code, allow_none=True, **kwargs)
 
@@ -23,25 +23,26 @@ class Country(fields.String):
         return text.upper() if text else text
 
 
-class Trimmed(fields.String):
+def Trimmed(**kwargs) -> String:
     """A string without its surrounding spaces, so length rules see what is stored ("  " is empty)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+    return String(strip=True, **kwargs)
 
 
 class ProfileIn(InSchema):
-    title = fields.String(allow_none=True, validate=validate.Length(max=200))
-    bio = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    title = String(allow_none=True, validate=validate.Length(max=200))
+    bio = String(allow_none=True, validate=validate.Length(max=5000))
     hourly_rate = Money(maximum=100_000_000, allow_none=True)
-    skills = fields.List(Trimmed(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50))
+    # A skill's key is its lower-cased text, kept in a column as long as the skill's.
+    skills = fields.List(String(strip=True, folded=True, validate=validate.Length(min=1, max=50)),
+                         validate=validate.Length(max=50))
 
 
 class RegisterIn(InSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
+    # The email's key (how it is looked up) is its lower-cased text, in a column as long as the email's.
+    email = Email(required=True, folded=True, validate=validate.Length(max=320))
+    password = String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
     name = Trimmed(required=True, validate=validate.Length(min=1, max=100))
-    roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    roles = fields.List(String(), required=True, validate=validate.Length(min=1))
     country = Country(load_default=None)
 
     @validates("roles")
@@ -65,8 +66,8 @@ class UpdateMeIn(InSchema):
 
 
 class TokenIn(InSchema):
-    email = fields.String(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    email = String(required=True, validate=validate.Length(max=320))
+    password = String(required=True, load_only=True, validate=validate.Length(max=1024))
 
 
 class SuspendIn(InSchema):
@@ -74,9 +75,9 @@ class SuspendIn(InSchema):
 
 
 class UserSearchArgs(PageArgs):
-    role = fields.String(validate=validate.OneOf(SELF_ROLES))
-    skill = fields.String(validate=validate.Length(min=1, max=50))
-    q = fields.String(validate=validate.Length(min=1, max=200))
+    role = String(validate=validate.OneOf(SELF_ROLES))
+    skill = String(strip=True, folded=True, validate=validate.Length(min=1, max=50))
+    q = String(validate=validate.Length(min=1, max=200))
 
 
 class ProfileOut(OutSchema):

@@ -18,6 +18,7 @@ from shared import context
 from shared.config import ServiceSettings, Settings
 from shared.errors import DomainError
 from shared.http import problems
+from shared.http.guard import check_request
 from shared.http.auth import Tokens
 from shared.http.schemas import ProblemSchema
 from shared.ids import new_id
@@ -79,6 +80,7 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
         app.register_error_handler(outage, problems.from_database_outage)
     app.register_error_handler(Exception, problems.from_unexpected)
     _observe(app, runtime)
+    app.before_request(check_request)
     _operations(app, runtime)
     if service.on_start is not None:
         service.on_start(runtime)
@@ -110,7 +112,9 @@ def _observe(app: Flask, runtime: Runtime) -> None:
     def _start():
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Correlation-ID", "")
-        g.correlation_id = incoming[:100] if incoming.strip() else new_id()
+        # A client's correlation id is echoed and stored with every event: printable ASCII only.
+        usable = incoming.strip() and incoming.isascii() and incoming.isprintable()
+        g.correlation_id = incoming[:100] if usable else new_id()
         g.request_id = new_id()
         g.context = context.correlation_id.set(g.correlation_id), context.causation_id.set(g.request_id)
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
 from shared.errors import Unprocessable
+
+MAX_CURSOR = 200  # a cursor this API makes is about 100 characters
 
 
 def encode_cursor(created_at: datetime, id_: str) -> str:
@@ -15,13 +19,22 @@ def encode_cursor(created_at: datetime, id_: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor of this API names; anything else (forged, truncated, hostile) is a 422."""
     try:
-        created_at, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR or not cursor.isascii():
+            raise ValueError("not a cursor")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw.decode("utf-8"))
+        if not isinstance(decoded, list) or len(decoded) != 2 or not all(isinstance(p, str) for p in decoded):
+            raise ValueError("not a cursor")
+        created_at, id_ = decoded
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:  # a forged cursor; a naive time would fail in the query as a 500
             raise ValueError("naive time in cursor")
-        return moment, str(id_)
-    except (ValueError, TypeError):
+        # Extreme times (0001-01-01T00:00+14:00) have no UTC value: converting here, not in the query.
+        moment = moment.astimezone(timezone.utc)
+        return moment, str(uuid.UUID(id_))
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error):
         raise Unprocessable("Invalid fields: cursor", {"cursor": ["Not a cursor from this API."]}) from None
 
 

@@ -68,5 +68,7 @@ def from_database_outage(error: Exception) -> Response:
 
 
 def from_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error: %r", error)
+    # Secrets: the error's type and traceback, never the repr of what it carried (a body, a row);
+    # engines hide a failing statement's parameters (shared/db.py) so a hash never reaches the log.
+    log.error("unhandled error: %s", type(error).__name__, exc_info=error)
     return problem(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")

@@ -1,9 +1,16 @@
-"""Base schemas: inputs reject unknown fields, outputs dump ids and money as the API promises."""
+"""Base schemas: inputs reject unknown fields, outputs dump ids and money as the API promises.
+
+An input's fields are the kit's (a test holds every service to it): `String` (no NUL or lone
+surrogate; lengths checked after `strip`/`folded` normalization), `Email`, `Integer` and `Money`
+(within BIGINT unless narrower), `Digits` (ASCII 0-9 only), `Id`, `Timestamp`, `Day`."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.events.fields import Day, Id, Money, Timestamp  # noqa: F401 - the API uses the same field types
+from shared.events.fields import (  # noqa: F401 - the API uses the same field types
+    Day, Digits, Email, Id, Integer, Money, String, Timestamp, is_ascii_digits,
+)
+from shared.http.pagination import MAX_CURSOR
 
 
 class InSchema(Schema):
@@ -18,8 +25,8 @@ class OutSchema(Schema):
 
 
 class PageArgs(InSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None)
+    limit = Integer(strict=False, minimum=1, maximum=100, load_default=20)
+    cursor = String(load_default=None, validate=validate.Length(max=MAX_CURSOR))
 
 
 def page_of(item_schema: type[Schema]) -> type[Schema]:

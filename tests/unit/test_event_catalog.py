@@ -92,7 +92,8 @@ class TestDataSchema:
 
     def test_money_is_integer_cents_and_choices_are_an_enum(self):
         placed = data_schema(OrderPlaced)["properties"]
-        assert placed["total"] == {"type": "integer", "minimum": 0}
+        # No larger than the BIGINT column an amount is kept in.
+        assert placed["total"] == {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1}
         assert placed["channel"] == {"type": "string", "enum": ["web", "phone"]}
 
     def test_an_optional_field_may_be_null_and_is_not_required(self):
