@@ -26,6 +26,7 @@
 #   DEBIAN_MIRROR              [http://deb.debian.org/debian]
 #   MARKETPLACE_IMAGE          [marketplace:local]              the image `app` builds
 #   PYTHON                     [python3]                        the pip that downloads the wheels
+#   MARKETPLACE_ENGINE_INDEX_PORT [38573]                       the loopback port of the wheel index
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +35,7 @@ LOG="${MARKETPLACE_ENGINE_LOG:-/var/log/marketplace-dockerd.log}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 APP_IMAGE="${MARKETPLACE_IMAGE:-marketplace:local}"
 PYTHON="${PYTHON:-python3}"
+INDEX_PORT="${MARKETPLACE_ENGINE_INDEX_PORT:-38573}"
 BASE=marketplace-local/debian:bookworm
 # The stable names compose and the tests are given (each also tagged by content hash).
 PYTHON_LOCAL=marketplace-local/python:3.11-bookworm
@@ -128,11 +130,15 @@ build_local() {  # name, stable tag
 
 build_app() {
   local wheels="$CACHE/wheels" index="$CACHE/index" port server
-  say "downloading the locked files into $wheels (pip with this machine's configuration)"
-  mkdir -p "$wheels"
-  "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
-    --only-binary :all: -r "$ROOT/requirements.lock" -d "$wheels" 2>"$CACHE/pip-download.log" || \
-    { tail -20 "$CACHE/pip-download.log" >&2; die "pip download failed (see $CACHE/pip-download.log)"; }
+  local stamp="$wheels/.downloaded-$(sha256sum "$ROOT/requirements.lock" | cut -c1-16)"
+  if [ ! -e "$stamp" ]; then
+    say "downloading the locked files into $wheels (pip with this machine's configuration)"
+    mkdir -p "$wheels"
+    "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
+      --only-binary :all: -r "$ROOT/requirements.lock" -d "$wheels" 2>"$CACHE/pip-download.log" || \
+      { tail -20 "$CACHE/pip-download.log" >&2; die "pip download failed (see $CACHE/pip-download.log)"; }
+    touch "$stamp"
+  fi
   # A "simple" index (one folder per project) that pip in the build reads over the loopback.
   rm -rf "$index" && mkdir -p "$index"
   "$PYTHON" - "$wheels" "$index" <<'PY'
@@ -144,7 +150,12 @@ for name in os.listdir(wheels):
     os.makedirs(folder, exist_ok=True)
     os.symlink(os.path.join(wheels, name), os.path.join(folder, name))
 PY
-  port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  # A fixed port, so the build argument (and with it the cached layer) stays the same from run to run.
+  port="$INDEX_PORT"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    say "port $INDEX_PORT is taken: the wheel index uses $port (the dependency layer is rebuilt)"
+  fi
   "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$index" "$port" >/dev/null 2>&1 &
   server=$!
   trap 'kill "$server" 2>/dev/null || true' EXIT
