@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test unit soak bench install clean
+.PHONY: run test unit soak bench engine install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -30,6 +30,10 @@ test: $(VENV)/.installed-test
 # The fast tier, to run first: domain rules on an in-memory unit of work, no broker or database server.
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# A Docker engine and every image compose needs, where none runs and no registry answers (deploy/README.md).
+engine:
+	deploy/local-engine.sh app
 
 # The long fault-injection run: the whole suite as processes under every fault at once (needs RabbitMQ and PostgreSQL).
 soak: $(VENV)/.installed-test

@@ -63,6 +63,7 @@ def images() -> dict[str, str]:
     """The engine and the images, from deploy/local-engine.sh: {variable: value} it exports."""
     try:
         made = subprocess.run(["bash", str(SCRIPT), "app"], capture_output=True, text=True, timeout=3000,
+                              env={**os.environ, "PYTHON": sys.executable},
                               check=False)
     except OSError as error:
         infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")

@@ -33,7 +33,8 @@ UNSET = ("AMQP_URL", "DATABASE_URL", "PYTEST_ADDOPTS")
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
     try:
-        made = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=3000, check=False)
+        made = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=3000, check=False,
+                              env={**os.environ, "PYTHON": sys.executable})
     except OSError as error:
         infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")
     if made.returncode != 0:
