@@ -51,7 +51,7 @@ has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 build() {  # docker build's arguments; its notice that the classic builder is deprecated is dropped
   local log rc=0
   log="$(mktemp)"
-  docker build --quiet --network host "$@" >/dev/null 2>"$log" || rc=$?
+  docker build --quiet --force-rm --network host "$@" >/dev/null 2>"$log" || rc=$?
   grep -v -e 'legacy builder is deprecated' -e 'BuildKit is currently disabled' -e 'environment-variable\.' \
     -e '^ *$' "$log" >&2 || true
   rm -f "$log"
