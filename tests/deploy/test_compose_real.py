@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 SCRIPT = ROOT / "deploy" / "local-engine.sh"
 ONE_SHOTS = ("rabbitmq-definitions", "migrate", "topology")
 LONG_RUNNING = ("rabbitmq", "postgres", "gateway", *(f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")))
-HEALTH_WAIT = 300
+HEALTH_WAIT = 480  # seconds; generous, for a machine busy with other work
 # Every published port on a free loopback port instead of the fixed ones compose names.
 OVERRIDE = """\
 services:
