@@ -17,7 +17,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# The lock alone first, so the dependency layer is cached until the lock changes.
+# The lock alone first, so the dependency layer is cached until the lock changes. PIP_INDEX_URL is
+# where pip finds the locked files: PyPI, or a local index (deploy/local-engine.sh serves one from
+# the host's loopback); the hashes in the lock are checked either way.
+ARG PIP_INDEX_URL=https://pypi.org/simple
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test unit lint lock soak bench install clean
+.PHONY: run test unit lint lock soak bench engine install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -61,6 +61,10 @@ lock: $(LOCK_VENV)/.installed
 		--output-file=requirements.lock pyproject.toml
 	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) \
 		--extra=test --constraint=requirements.lock --output-file=requirements-test.lock pyproject.toml
+
+# A Docker engine and every image compose needs, where none runs and no registry answers (deploy/README.md).
+engine:
+	deploy/local-engine.sh app
 
 # The long fault-injection run: the whole suite as processes under every fault at once (needs RabbitMQ and PostgreSQL).
 soak: $(VENV)/.installed-test

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -30,17 +31,38 @@ def docker_answers() -> bool:
         return False
 
 
-def start_rabbitmq(stack):
-    from testcontainers.rabbitmq import RabbitMqContainer
+# The images testcontainers starts: the official tags compose uses (docker-compose.yml) unless
+# TEST_RABBITMQ_IMAGE / TEST_POSTGRES_IMAGE name others (deploy/local-engine.sh sets them to the
+# images it builds where no registry answers).
+RABBITMQ_IMAGE = "rabbitmq:3.13.7-management"
+POSTGRES_IMAGE = "postgres:15.13-bookworm"
 
-    container = stack.enter_context(RabbitMqContainer("rabbitmq:3.13-management-alpine"))
-    return f"amqp://guest:guest@{container.get_container_host_ip()}:{container.get_exposed_port(5672)}//"
+
+def rabbitmq_image() -> str:
+    return os.environ.get("TEST_RABBITMQ_IMAGE") or RABBITMQ_IMAGE
+
+
+def postgres_image() -> str:
+    return os.environ.get("TEST_POSTGRES_IMAGE") or POSTGRES_IMAGE
+
+
+def rabbitmq_url(container) -> str:
+    """The container's own user, password and vhost, on the host port mapped to its AMQP port."""
+    vhost = quote(container.vhost, safe="")
+    return (f"amqp://{quote(container.username, safe='')}:{quote(container.password, safe='')}"
+            f"@{container.get_container_host_ip()}:{container.get_exposed_port(container.port)}/{vhost}")
+
+
+def start_rabbitmq(stack):
+    from testcontainers.community.rabbitmq import RabbitMqContainer
+
+    return rabbitmq_url(stack.enter_context(RabbitMqContainer(rabbitmq_image())))
 
 
 def start_postgres(stack):
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
-    container = stack.enter_context(PostgresContainer("postgres:16-alpine", driver="psycopg"))
+    container = stack.enter_context(PostgresContainer(postgres_image(), driver="psycopg"))
     return container.get_connection_url()
 
 

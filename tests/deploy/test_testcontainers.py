@@ -1,0 +1,71 @@
+"""The testcontainers path for real: a test session with AMQP_URL and DATABASE_URL unset.
+
+tests/conftest.py falls back to testcontainers when no server is named in the environment
+(tests/infra.py: the images from TEST_RABBITMQ_IMAGE / TEST_POSTGRES_IMAGE, the broker URL from
+the container's own user, password, vhost and mapped port). This runs a representative part of
+the suite that way in a pytest of its own: the kit (bus, outbox, timers on both brokers' paths)
+and one service's folder, against the images deploy/local-engine.sh provides (the Debian-built
+ones where no registry answers), and checks that the session really started its containers from
+those images and left none behind.
+
+Without an engine (or the script) it is skipped, except under CI, where it fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests import infra
+from tests.deploy.helpers import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+SCRIPT = ROOT / "deploy" / "local-engine.sh"
+SUBSET = ("tests/kit", "tests/payments")
+UNSET = ("AMQP_URL", "DATABASE_URL", "PYTEST_ADDOPTS")
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, str]:
+    try:
+        made = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=3000, check=False,
+                              env={**os.environ, "PYTHON": sys.executable})
+    except OSError as error:
+        infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")
+    if made.returncode != 0:
+        infra.unavailable(f"a Docker engine and its images (deploy/local-engine.sh: {made.stderr[-2000:]})")
+    return dict(line.removeprefix("export ").partition("=")[::2] for line in made.stdout.splitlines()
+                if line.startswith("export "))
+
+
+def started_since(since: float) -> list[str]:
+    """The images of the containers testcontainers started since then."""
+    listed = subprocess.run(["docker", "events", "--since", f"{since:.0f}", "--until", f"{time.time():.0f}",
+                             "--filter", "event=start", "--filter", "label=org.testcontainers.lang=python",
+                             "--format", "{{json .Actor.Attributes}}"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    return [json.loads(line)["image"] for line in listed.splitlines() if line.strip()]
+
+
+def test_a_session_without_server_urls_runs_on_testcontainers(images):
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    env.update({"CI": "true", "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+                "TEST_RABBITMQ_IMAGE": images["TEST_RABBITMQ_IMAGE"],
+                "TEST_POSTGRES_IMAGE": images["TEST_POSTGRES_IMAGE"],
+                "TESTCONTAINERS_RYUK_DISABLED": images.get("TESTCONTAINERS_RYUK_DISABLED", "false")})
+    assert infra.docker_answers()
+    since = time.time() - 1
+    session = subprocess.run([sys.executable, "-m", "pytest", *SUBSET, "-x", "-q", "-p", "no:cacheprovider"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=1700, check=False)
+    assert session.returncode == 0, session.stdout[-6000:] + session.stderr[-3000:]
+    assert " skipped" not in session.stdout.splitlines()[-1], session.stdout[-3000:]
+    started = started_since(since)
+    assert images["TEST_RABBITMQ_IMAGE"] in started and images["TEST_POSTGRES_IMAGE"] in started, started
+    left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=org.testcontainers.lang=python"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert not left, f"testcontainers left containers behind: {left}"
