@@ -22,8 +22,14 @@ def settle_cancelled_offer(event, uow):
 
 
 def close_suspended_users_jobs(event, uow):
-    """A suspended client's open jobs with no offer pending close."""
+    """A suspended client's open jobs with no offer pending close; a suspended freelancer's waiting
+    proposals are declined."""
     hiring.user_suspended(uow, user_id=event.data["user_id"], reason=event.data["reason"])
+
+
+def reopen_to_reinstated_user(event, uow):
+    """A reinstated user may post again (what the suspension ended stays ended)."""
+    hiring.user_reinstated(uow, user_id=event.data["user_id"])
 
 
 HANDLERS = {
@@ -31,4 +37,5 @@ HANDLERS = {
     "contracts.contract.activated": mark_hired,
     "contracts.contract.cancelled": settle_cancelled_offer,
     "users.user.suspended": close_suspended_users_jobs,
+    "users.user.reinstated": reopen_to_reinstated_user,
 }

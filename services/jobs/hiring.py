@@ -10,6 +10,7 @@ from services.jobs.models import Job, Proposal, SuspendedUser
 from services.jobs.states import JOB, LIVE, PROPOSAL
 from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
+from shared.suspensions import listed as suspended
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list
     if job.client_id != client_id:
         raise Forbidden("Only the job's client can hire for it.")
     proposal = proposals.locked(uow, job, proposal_id)
+    if suspended(uow.session, proposal.freelancer_id):
+        raise Conflict("The freelancer's account is suspended; they cannot be hired.")
     if job.status != "open":
         raise Conflict(f"The job is {job.status}; only an open job can hire.")
     if proposal.status == "submitted" and postings.offer_pending_on(uow.session, job):
@@ -79,7 +82,9 @@ def contract_cancelled(uow, *, contract_id: str, proposal_id: str, end_reason: s
 
 
 def user_suspended(uow, *, user_id: str, reason: str) -> None:
-    """Close the user's open jobs that have no offer pending (those close when the offer settles)."""
+    """Close the user's open jobs that have no offer pending (those close when the offer settles),
+    and decline the proposals they sent that wait for an answer (one with an offer pending is
+    declined when contracts withdraws the offer)."""
     session = uow.session
     if session.get(SuspendedUser, user_id) is None:
         session.add(SuspendedUser(user_id=user_id, reason=reason))
@@ -87,6 +92,15 @@ def user_suspended(uow, *, user_id: str, reason: str) -> None:
     for job in jobs:
         if not postings.offer_pending_on(session, job):
             postings.close_job(session, job)
+    sent = session.scalars(uow.for_update(sa.select(Proposal).where(
+        Proposal.freelancer_id == user_id, Proposal.status == "submitted").order_by(Proposal.id))).all()
+    for proposal in sent:
+        PROPOSAL.apply(proposal, "declined")
+
+
+def user_reinstated(uow, *, user_id: str) -> None:
+    """The user may post again; the jobs closed and the proposals declined stay so."""
+    uow.session.execute(sa.delete(SuspendedUser).where(SuspendedUser.user_id == user_id))
 
 
 def _settling(uow, contract_id: str, proposal_id: str) -> tuple[Job, Proposal] | None:

@@ -13,6 +13,7 @@ from services.payments.states import PAYOUT
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, NotReady
 from shared.ids import new_id
+from shared.suspensions import listed as suspended
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ def send(uow, payout_id: str, bank: Bank) -> None:
         raise NotReady(f"payout {payout_id} is not known yet")
     if payout.status != "pending":
         return
+    if suspended(uow.session, payout.user_id):
+        # Held: a suspended payee's payout stays pending, its money in `in_payout`, until the
+        # account is reinstated (then `send_held` sends it).
+        log.info("payout %s held: its payee %s is suspended", payout.id, payout.user_id)
+        return
     # Crashes: the payout id is the bank's idempotency key, so sending again after a crash never pays twice.
     outcome = bank.send(payout.amount, payout.account_number, payout.routing_number, idempotency_key=payout.id)
     data = {"payout_id": payout.id, "user_id": payout.user_id, "amount": payout.amount}
@@ -59,6 +65,14 @@ def send(uow, payout_id: str, bank: Bank) -> None:
                      "payout_return"),
         ])
         uow.emit("payments.payout.failed", {**data, "reason": outcome.failure_reason}, correlation_id=payout.id)
+
+
+def send_held(uow, user_id: str, bank: Bank) -> None:
+    """The payee is reinstated: the payouts held while they were suspended go to the bank now."""
+    held = uow.session.scalars(sa.select(Payout.id).where(Payout.user_id == user_id, Payout.status == "pending")
+                               .order_by(Payout.created_at, Payout.id)).all()
+    for payout_id in held:
+        send(uow, payout_id, bank)
 
 
 def owned(session, payout_id: str, user_id: str) -> Payout:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.users.accounts import is_suspended
 from services.users.api import auth, users
 from services.users.models import Base
 from services.users.settings import UsersSettings
@@ -22,7 +23,7 @@ def ensure_admin_from_env(runtime) -> None:
 SERVICE = Service(
     name="users", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(users, auth), on_start=ensure_admin_from_env,
-    settings=UsersSettings,
+    settings=UsersSettings, suspended=is_suspended,
     title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
 )
 
