@@ -23,13 +23,8 @@ def settle_cancelled_offer(event, uow):
 
 def close_suspended_users_jobs(event, uow):
     """A suspended client's open jobs with no offer pending close; a suspended freelancer's waiting
-    proposals are declined."""
+    proposals are declined. (The kit records the suspension first, and forgets it on reinstatement.)"""
     hiring.user_suspended(uow, user_id=event.data["user_id"], reason=event.data["reason"])
-
-
-def reopen_to_reinstated_user(event, uow):
-    """A reinstated user may post again (what the suspension ended stays ended)."""
-    hiring.user_reinstated(uow, user_id=event.data["user_id"])
 
 
 HANDLERS = {
@@ -37,5 +32,4 @@ HANDLERS = {
     "contracts.contract.activated": mark_hired,
     "contracts.contract.cancelled": settle_cancelled_offer,
     "users.user.suspended": close_suspended_users_jobs,
-    "users.user.reinstated": reopen_to_reinstated_user,
 }
