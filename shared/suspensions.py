@@ -74,8 +74,13 @@ def _after(step: Callable, own: Callable) -> Callable:
     return both
 
 
-def is_suspended(runtime, user_id: str) -> bool:
-    """Asked by `require` before a write: the service's own check, else the kit's table."""
+def is_suspended(runtime, user_id: str, session: Session | None = None) -> bool:
+    """Asked by `require` before a write: the service's own check, else the kit's table.
+
+    In `session` when the request already has one open (a `require` under `@idempotent`): a second
+    transaction would wait on the first's write lock on SQLite."""
     check = runtime.service.suspended or listed
-    with runtime.db.transaction(durable=False) as session:
+    if session is not None:
         return check(session, user_id)
+    with runtime.db.transaction(durable=False) as own:
+        return check(own, user_id)

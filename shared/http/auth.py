@@ -141,8 +141,10 @@ def require(*roles: str):
             user = current_user()
             if roles and not any(user.has(role) for role in roles):
                 raise Forbidden(f"This needs the {' or '.join(roles)} role.")
-            if request.method not in SAFE_METHODS and is_suspended(current_app.extensions["runtime"], user.id):
-                raise AccountSuspended()
+            if request.method not in SAFE_METHODS:
+                given = kwargs.get("uow")  # under @idempotent: ask in its transaction, not a second one
+                if is_suspended(current_app.extensions["runtime"], user.id, getattr(given, "session", None)):
+                    raise AccountSuspended()
             return view(*args, **kwargs)
 
         wrapper._auth_roles = roles
