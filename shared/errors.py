@@ -20,6 +20,15 @@ class Forbidden(DomainError):
     status, title = 403, "Forbidden"
 
 
+class AccountSuspended(Forbidden):
+    """The caller's account is suspended: it may read what it owns, and change nothing."""
+
+    TYPE = "/problems/account-suspended"
+
+    def __init__(self, detail: str = "This account is suspended."):
+        super().__init__(detail, type=self.TYPE)
+
+
 class Conflict(DomainError):
     status, title = 409, "Conflict"
 

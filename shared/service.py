@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from shared.config import ServiceSettings
 from shared.metrics import ServiceGauge
+from shared.suspensions import with_kit_steps
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,11 @@ class Service:
     gauges: Sequence[ServiceGauge] = ()
     # The saga steps past their deadline, `stuck_sagas(session, own settings)`: `marketplace sagas stuck`.
     stuck_sagas: Callable[[Any, ServiceSettings], list[StuckSaga]] | None = None
+    # Suspended accounts: by default the kit follows the accounts' owner's events in its own table
+    # (shared/suspensions.py) and adds their handlers here; the owner of the accounts gives its own
+    # check instead, `(session, user_id) -> bool`, and follows nothing.
+    suspended: Callable[[Any, str], bool] | None = None
+
+    def __post_init__(self):
+        if self.suspended is None:
+            object.__setattr__(self, "handlers", with_kit_steps(self.handlers))

@@ -152,3 +152,25 @@ class Wire:
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
+
+
+def suspended(user_id: str, reason: str = "Fraud") -> Envelope:
+    """`users.user.suspended` as the users service sends it."""
+    return Envelope.new("users.user.suspended", {"user_id": user_id, "reason": reason}, producer="users",
+                        correlation_id=new_id())
+
+
+def reinstated(user_id: str) -> Envelope:
+    """`users.user.reinstated` as the users service sends it."""
+    from shared.db import utcnow
+
+    return Envelope.new("users.user.reinstated", {"user_id": user_id, "reinstated_at": utcnow()}, producer="users",
+                        correlation_id=new_id())
+
+
+def assert_suspended_refusal(response) -> None:
+    """A write by a suspended account: 403, problem+json naming the suspension."""
+    assert response.status_code == 403, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["type"].endswith("account-suspended") and body["detail"] == "This account is suspended."

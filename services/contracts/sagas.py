@@ -15,6 +15,7 @@ from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, OPE
 from shared.db import utcnow
 from shared.errors import Conflict, NotReady
 from shared.ids import new_id
+from shared.suspensions import listed as suspended
 
 OFFER_EXPIRY = "contracts.offer.expire"
 AUTO_APPROVE = "contracts.milestone.auto_approve"
@@ -66,7 +67,10 @@ def _milestone(uow, data: dict) -> tuple[Contract, Milestone]:
 # Hiring
 
 def create_contract(uow, hire: dict) -> Contract | None:
-    """Hiring 1: the contract in pending_funding, fee rates copied from config, the first milestone funding."""
+    """Hiring 1: the contract in pending_funding, fee rates copied from config, the first milestone funding.
+
+    A hire of (or by) an account suspended by now is refused: the contract ends at once
+    (`party_suspended`) without funding anything, and jobs declines the proposal."""
     if uow.session.get(Contract, hire["contract_id"]) is not None:
         return None  # the same hire delivered twice makes one contract
     now = utcnow()
@@ -84,6 +88,9 @@ def create_contract(uow, hire: dict) -> Contract | None:
     _emit(uow, contract, "contracts.contract.created", {
         **contract.parties, "client_fee_bps": contract.client_fee_bps,
         "freelancer_fee_bps": contract.freelancer_fee_bps, "total_amount": contract.total_amount})
+    if suspended(uow.session, contract.client_id) or suspended(uow.session, contract.freelancer_id):
+        begin_cancellation(uow, contract, "party_suspended")
+        return contract
     request_funding(uow, contract, contract.milestones[0])
     return contract
 
@@ -499,7 +506,8 @@ RELEASE = {
 #   1. any end before completion      begin_cancellation: cancelling; request_refund for every funded,
 #                                     submitted or changes_requested milestone, pending ones cancelled;
 #                                     approved ones finish their release, a funding one waits for its answer
-#      users.user.suspended           end_for_suspension: the same, for every open contract of the user
+#      users.user.suspended           end_for_suspension: the same, for every open contract of the user,
+#                                     offers to and from them and active contracts alike
 #   2. payments.escrow.refunded       record_refund: refunded
 #   3. nothing left in flight         settle: cancelled
 REFUND = {

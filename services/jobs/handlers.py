@@ -22,7 +22,8 @@ def settle_cancelled_offer(event, uow):
 
 
 def close_suspended_users_jobs(event, uow):
-    """A suspended client's open jobs with no offer pending close."""
+    """A suspended client's open jobs with no offer pending close; a suspended freelancer's waiting
+    proposals are declined. (The kit records the suspension first, and forgets it on reinstatement.)"""
     hiring.user_suspended(uow, user_id=event.data["user_id"], reason=event.data["reason"])
 
 

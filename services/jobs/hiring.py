@@ -6,10 +6,11 @@ import logging
 import sqlalchemy as sa
 
 from services.jobs import postings, proposals
-from services.jobs.models import Job, Proposal, SuspendedUser
+from services.jobs.models import Job, Proposal
 from services.jobs.states import JOB, LIVE, PROPOSAL
 from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
+from shared.suspensions import listed as suspended
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list
     if job.client_id != client_id:
         raise Forbidden("Only the job's client can hire for it.")
     proposal = proposals.locked(uow, job, proposal_id)
+    if suspended(uow.session, proposal.freelancer_id):
+        raise Conflict("The freelancer's account is suspended; they cannot be hired.")
     if job.status != "open":
         raise Conflict(f"The job is {job.status}; only an open job can hire.")
     if proposal.status == "submitted" and postings.offer_pending_on(uow.session, job):
@@ -74,19 +77,23 @@ def contract_cancelled(uow, *, contract_id: str, proposal_id: str, end_reason: s
         proposal.contract_id = None
     else:
         PROPOSAL.apply(proposal, "declined")
-    if job.status == "open" and uow.session.get(SuspendedUser, job.client_id) is not None:
+    if job.status == "open" and suspended(uow.session, job.client_id):
         postings.close_job(uow.session, job)
 
 
 def user_suspended(uow, *, user_id: str, reason: str) -> None:
-    """Close the user's open jobs that have no offer pending (those close when the offer settles)."""
+    """Close the user's open jobs that have no offer pending (those close when the offer settles),
+    and decline the proposals they sent that wait for an answer (one with an offer pending is
+    declined when contracts withdraws the offer). The kit has recorded the suspension already."""
     session = uow.session
-    if session.get(SuspendedUser, user_id) is None:
-        session.add(SuspendedUser(user_id=user_id, reason=reason))
     jobs = session.scalars(uow.for_update(sa.select(Job).where(Job.client_id == user_id, Job.status == "open"))).all()
     for job in jobs:
         if not postings.offer_pending_on(session, job):
             postings.close_job(session, job)
+    sent = session.scalars(uow.for_update(sa.select(Proposal).where(
+        Proposal.freelancer_id == user_id, Proposal.status == "submitted").order_by(Proposal.id))).all()
+    for proposal in sent:
+        PROPOSAL.apply(proposal, "declined")
 
 
 def _settling(uow, contract_id: str, proposal_id: str) -> tuple[Job, Proposal] | None:

@@ -1,4 +1,4 @@
-"""Jobs, their skills, the proposals freelancers send, and the suspended users jobs has heard of."""
+"""Jobs, their skills, and the proposals freelancers send (the suspended accounts are the kit's)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -90,9 +90,3 @@ class Proposal(Base):
         sa.Index("uq_proposals_hiring", "job_id", unique=True, postgresql_where=HIRING_SQL, sqlite_where=HIRING_SQL),
     )
 
-
-class SuspendedUser(Base):
-    __tablename__ = "suspended_users"
-    user_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    reason: Mapped[str] = mapped_column(sa.Text)
-    suspended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

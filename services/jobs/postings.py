@@ -5,11 +5,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from services.jobs import fulltext
-from services.jobs.models import Job, JobSkill, Proposal, SuspendedUser
+from services.jobs.models import Job, JobSkill, Proposal
 from services.jobs.states import JOB, PROPOSAL
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.errors import AccountSuspended, Conflict, Forbidden, NotFound, Unprocessable
 from shared.ids import new_id
+from shared.suspensions import listed
 
 MIN_FIXED_BUDGET = 500
 
@@ -30,8 +31,8 @@ def budget_errors(budget_type: str, budget_amount: int | None, hourly_rate_max: 
 
 
 def ensure_active(session, user_id: str) -> None:
-    if session.get(SuspendedUser, user_id) is not None:
-        raise Forbidden("This account is suspended.")
+    if listed(session, user_id):
+        raise AccountSuspended()
 
 
 def post(uow, *, client_id: str, title: str, description: str, skills: list[str], budget_type: str,

@@ -1,4 +1,5 @@
-"""What payments reacts to: contracts' escrow requests, its own payout requests, and payout holds ending."""
+"""What payments reacts to: contracts' escrow requests, its own payout requests, payout holds ending, and
+reinstated payees (their held payouts leave)."""
 from __future__ import annotations
 
 from services.payments import escrow, payouts
@@ -38,6 +39,11 @@ def send_payout(event, uow):
     payouts.settle(uow, event.data["payout_id"], event.prepared)
 
 
+def send_held_payouts(event, uow):
+    """A reinstated payee's payouts, held while they were suspended, are requested again."""
+    payouts.send_held(uow, event.data["user_id"])
+
+
 def end_hold(timer, uow):
     """A release's payout hold is over: the money becomes available."""
     escrow.end_hold(uow, timer.key)
@@ -48,6 +54,7 @@ HANDLERS = {
     "contracts.milestone.approved": release_escrow,
     "contracts.milestone.refund_requested": refund_escrow,
     "payments.payout.requested": send_payout,
+    "users.user.reinstated": send_held_payouts,
 }
 
 TIMERS = {

@@ -14,6 +14,7 @@ from services.payments.states import PAYOUT
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, NotReady
 from shared.ids import new_id
+from shared.suspensions import listed as suspended
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,11 @@ class Order:
 
 
 def to_send(session, payout_id: str) -> Order | None:
-    """The order for the bank, if the payout is known and still pending (a short read, no lock taken)."""
+    """The order for the bank, if the payout is known, still pending and its payee not suspended (a short
+    read, no lock taken)."""
     payout = session.get(Payout, payout_id)
-    if payout is None or payout.status != "pending":
-        return None
+    if payout is None or payout.status != "pending" or suspended(session, payout.user_id):
+        return None  # unknown, settled, or held: nothing goes to the bank
     return Order(payout.id, payout.amount, payout.account_number, payout.routing_number)
 
 
@@ -66,6 +68,11 @@ def settle(uow, payout_id: str, outcome: BankTransfer | None) -> None:
     if payout is None:
         raise NotReady(f"payout {payout_id} is not known yet")
     if payout.status != "pending":
+        return
+    if suspended(uow.session, payout.user_id):
+        # Held: a suspended payee's payout stays pending, its money in `in_payout`, until the
+        # account is reinstated (then `send_held` asks for it again).
+        log.info("payout %s held: its payee %s is suspended", payout.id, payout.user_id)
         return
     if outcome is None:  # it became visible after it was read: ask the bank on the retry
         raise NotReady(f"payout {payout_id} was not known when it was read")
@@ -85,6 +92,16 @@ def settle(uow, payout_id: str, outcome: BankTransfer | None) -> None:
                      "payout_return"),
         ])
         uow.emit("payments.payout.failed", {**data, "reason": outcome.failure_reason}, correlation_id=payout.id)
+
+
+def send_held(uow, user_id: str) -> None:
+    """The payee is reinstated: each payout held while they were suspended is requested again, so the
+    worker sends it to the bank as it sends any payout (outside a transaction, the payout id its key)."""
+    held = uow.session.scalars(sa.select(Payout).where(Payout.user_id == user_id, Payout.status == "pending")
+                               .order_by(Payout.created_at, Payout.id)).all()
+    for payout in held:
+        uow.emit("payments.payout.requested", {"payout_id": payout.id, "user_id": user_id, "amount": payout.amount},
+                 correlation_id=payout.id)
 
 
 def owned(session, payout_id: str, user_id: str) -> Payout:

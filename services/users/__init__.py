@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.users.accounts import is_suspended
 from services.users.api import auth, users
 from services.users.models import Base, LoginFailure
 from services.users.settings import UsersSettings
@@ -28,7 +29,7 @@ def retention(settings: UsersSettings) -> list[Retention]:
 SERVICE = Service(
     name="users", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(users, auth), on_start=ensure_admin_from_env,
-    settings=UsersSettings, retention=retention,
+    settings=UsersSettings, retention=retention, suspended=is_suspended,
     title="Accounts, profiles, skills, login; issues the JWTs every service verifies.",
 )
 

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from services.users.models import LoginFailure, User, UserRole, UserSkill
 from services.users.states import USER
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from shared.errors import AccountSuspended, Conflict, NotFound, TooManyRequests
 from shared.ids import new_id
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -154,7 +154,7 @@ def finish_login(uow, attempt: LoginAttempt, verdict: Verdict) -> User | None:
         return None
     session.execute(sa.delete(LoginFailure).where(LoginFailure.email_key == attempt.email_key))
     if user.status == "suspended":
-        raise Forbidden("This account is suspended.")
+        raise AccountSuspended()
     if verdict.new_hash is not None and user.password_hash == attempt.password_hash:
         # Races: a parallel login that renewed it first wins; both hashes are of this same password.
         user.password_hash = verdict.new_hash
@@ -190,8 +190,15 @@ def active_user(session, user_id: str) -> User:
     return user
 
 
+def is_suspended(session, user_id: str) -> bool:
+    """What every write asks (`shared.http.require`): users answers from its own accounts."""
+    return session.scalar(sa.select(User.status).where(User.id == user_id)) == "suspended"
+
+
 def search(role: str | None, skill: str | None, q: str | None):
-    query = sa.select(User).where(User.status == "active")
+    """Active users; the operator's admin accounts are not for the public to find."""
+    admins = sa.select(UserRole.user_id).where(UserRole.role == "admin")
+    query = sa.select(User).where(User.status == "active", User.id.not_in(admins))
     if role:
         query = query.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
     if skill:
@@ -215,6 +222,19 @@ def suspend(uow, *, admin_id: str, user_id: str, reason: str) -> User:
     USER.apply(user, "suspended")
     user.suspended_reason = reason
     uow.emit("users.user.suspended", {"user_id": user.id, "reason": reason})
+    return user
+
+
+def reinstate(uow, *, user_id: str) -> User:
+    """A suspended account is active again; what its suspension ended stays ended."""
+    user = uow.session.scalar(uow.for_update(sa.select(User).where(User.id == user_id)))
+    if user is None:
+        raise NotFound("No such user.")
+    if user.status != "suspended":
+        raise Conflict("This account is not suspended.")
+    USER.apply(user, "active")
+    user.suspended_reason = None
+    uow.emit("users.user.reinstated", {"user_id": user.id, "reinstated_at": utcnow()})
     return user
 
 

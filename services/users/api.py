@@ -1,4 +1,4 @@
-"""The users HTTP API: registration, tokens, profiles, search, suspension."""
+"""The users HTTP API: registration, tokens, profiles, search, suspension and reinstatement."""
 from __future__ import annotations
 
 from flask import current_app
@@ -8,7 +8,7 @@ from services.users import accounts
 from services.users.models import User
 from services.users.schemas import (PublicUserOut, PublicUserPage, RegisterIn, SuspendIn, TokenIn, TokenOut,
                                     UpdateMeIn, UserOut, UserSearchArgs)
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import AccountSuspended, Unauthorized
 from shared.http import current_user, paginate, require, runtime_of, unit_of_work
 
 users = Blueprint("users", __name__, url_prefix="/users", description="Accounts and profiles")
@@ -33,7 +33,7 @@ def register(body):
 @users.arguments(UserSearchArgs, location="query")
 @users.response(200, PublicUserPage)
 def search(args):
-    """Find active users by role, exact skill, or words of their name, title and bio."""
+    """Find active users by role, exact skill, or words of their name, title and bio (admins are not listed)."""
     with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, accounts.search(args.get("role"), args.get("skill"), args.get("q")), User,
                         limit=args["limit"], cursor=args["cursor"])
@@ -76,6 +76,15 @@ def suspend(body, user_id):
         return accounts.suspend(uow, admin_id=current_user().id, user_id=str(user_id), reason=body["reason"])
 
 
+@users.post("/<uuid:user_id>/reinstate")
+@require("admin")
+@users.response(200, UserOut)
+def reinstate(user_id):
+    """Reinstate a suspended account: it may sign in and write again; what its suspension ended stays ended."""
+    with unit_of_work() as uow:
+        return accounts.reinstate(uow, user_id=str(user_id))
+
+
 @auth.post("/token")
 @auth.arguments(TokenIn)
 @auth.response(200, TokenOut)
@@ -100,5 +109,5 @@ def _own_account(session) -> User:
     if user is None:
         raise Unauthorized("The access token's account does not exist.")
     if user.status != "active":
-        raise Forbidden("This account is suspended.")
+        raise AccountSuspended()
     return user

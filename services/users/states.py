@@ -3,6 +3,8 @@ from shared.states import StateMachine
 
 USER = StateMachine("The user", {
     "active": {"suspended"},
+    # An admin may reinstate a suspended account; a suspension may be where its life ends.
+    "suspended": {"active"},
 }, end=("suspended",))
 
 USER_STATES = USER.states

@@ -13,6 +13,10 @@ from shared.events import contracts, jobs, payments, reviews, users
 from shared.events.fields import Timestamp, format_timestamp
 from shared.ids import new_id
 
+# An account suspended or reinstated: every service follows these (the kit keeps the set).
+ACCOUNT_SUSPENDED = users.SUSPENDED
+ACCOUNT_REINSTATED = users.REINSTATED
+
 
 class UndecodableMessage(ValueError):
     """A body that is not an envelope this service can read; it goes to dead letters at once."""

@@ -1,7 +1,11 @@
 """Events produced by the users service."""
 from marshmallow import fields
 
-from shared.events.fields import EventSchema, Id
+from shared.events.fields import EventSchema, Id, Timestamp
+
+# The two events every service follows (the kit keeps its set of suspended accounts by them).
+SUSPENDED = "users.user.suspended"
+REINSTATED = "users.user.reinstated"
 
 
 class UserRegistered(EventSchema):
@@ -16,7 +20,13 @@ class UserSuspended(EventSchema):
     reason = fields.String(required=True)
 
 
+class UserReinstated(EventSchema):
+    user_id = Id(required=True)
+    reinstated_at = Timestamp(required=True)
+
+
 EVENTS = {
     "users.user.registered": UserRegistered,
-    "users.user.suspended": UserSuspended,
+    SUSPENDED: UserSuspended,
+    REINSTATED: UserReinstated,
 }

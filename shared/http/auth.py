@@ -17,8 +17,10 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from shared.config import ConfigError, Settings
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import AccountSuspended, Forbidden, Unauthorized
+from shared.suspensions import is_suspended
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # reads: a suspended account may still see what it owns
 ALGORITHM = "EdDSA"  # pinned: a token claiming any other algorithm, `none` included, is refused
 BEARER = [{"bearerAuth": []}]  # the security requirement of the scheme `create_app` declares
 
@@ -128,6 +130,8 @@ def current_user() -> Principal:
 def require(*roles: str):
     """The view needs a signed-in caller holding one of `roles` (any caller when none is given).
 
+    A write (any method but GET, HEAD, OPTIONS) by a suspended account is a 403 `account-suspended`,
+    from the moment this service heard of the suspension, however long the token still runs.
     The API document says so too: the operation carries the bearer security requirement.
     """
 
@@ -137,6 +141,10 @@ def require(*roles: str):
             user = current_user()
             if roles and not any(user.has(role) for role in roles):
                 raise Forbidden(f"This needs the {' or '.join(roles)} role.")
+            if request.method not in SAFE_METHODS:
+                given = kwargs.get("uow")  # under @idempotent: ask in its transaction, not a second one
+                if is_suspended(current_app.extensions["runtime"], user.id, getattr(given, "session", None)):
+                    raise AccountSuspended()
             return view(*args, **kwargs)
 
         wrapper._auth_roles = roles

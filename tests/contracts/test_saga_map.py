@@ -2,21 +2,27 @@
 from __future__ import annotations
 
 from services.contracts import SERVICE, sagas
+from shared.suspensions import KIT_STEPS
 
 MAPS = {"hiring": sagas.HIRING, "funding": sagas.FUNDING, "release": sagas.RELEASE, "refund": sagas.REFUND}
 
 
 class TestSagaMap:
-    def test_the_service_reacts_to_exactly_the_events_of_its_sagas(self):
-        assert set(SERVICE.handlers) == {type_ for saga in MAPS.values() for type_ in saga}
+    def test_the_service_reacts_to_exactly_the_events_of_its_sagas_and_the_kits(self):
+        assert set(SERVICE.handlers) == {type_ for saga in MAPS.values() for type_ in saga} | set(KIT_STEPS)
         assert set(SERVICE.handlers) == {"jobs.hire.requested", "payments.escrow.funded",
                                          "payments.escrow.funding_failed", "payments.escrow.released",
-                                         "payments.escrow.refunded", "users.user.suspended"}
+                                         "payments.escrow.refunded", "users.user.suspended",
+                                         "users.user.reinstated"}
 
     def test_an_event_two_sagas_share_goes_to_the_one_handler_both_name(self):
         for saga in MAPS.values():
             for type_, handler in saga.items():
-                assert SERVICE.handlers[type_] is handler, type_
+                registered = SERVICE.handlers[type_]
+                if type_ in KIT_STEPS:  # the kit's step runs first, then this one
+                    assert registered.kit_step is KIT_STEPS[type_] and registered.__wrapped__ is handler, type_
+                else:
+                    assert registered is handler, type_
         assert sagas.HIRING["payments.escrow.funded"] is sagas.FUNDING["payments.escrow.funded"]
 
     def test_every_timer_kind_names_its_service_aggregate_and_effect(self):

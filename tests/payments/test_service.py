@@ -15,7 +15,8 @@ class TestService:
         assert set(PATHS) <= set(response.json["paths"])
         assert payments.client.get("/health").json["service"] == "payments"
 
-    def test_it_reacts_to_contracts_requests_and_its_own_payouts(self):
+    def test_it_reacts_to_contracts_requests_its_own_payouts_and_suspensions(self):
         assert set(SERVICE.handlers) == {"contracts.milestone.funding_requested", "contracts.milestone.approved",
-                                         "contracts.milestone.refund_requested", "payments.payout.requested"}
+                                         "contracts.milestone.refund_requested", "payments.payout.requested",
+                                         "users.user.suspended", "users.user.reinstated"}
         assert set(SERVICE.timers) == {escrow.HOLD_END}

@@ -14,8 +14,9 @@ from shared.http import current_user, idempotent, require, unit_of_work
 from shared.http.schemas import InSchema, OutSchema
 from shared.ids import new_id
 from shared.service import Service
+from shared.suspensions import SuspendedAccountRow
 from shared.tables import IdempotencyRow, TimerRow
-from tests.support import Harness
+from tests.support import Harness, assert_suspended_refusal
 
 charges: list[dict] = []
 REMINDER = "toy.charge.remind"
@@ -179,3 +180,13 @@ class TestTheViewsUnitOfWork:
             headers = {**api.headers(new_id()), **({"Idempotency-Key": key} if key else {})}
             assert api.client.post("/charges/nested", headers=headers).status_code == 500
         assert (reminders(api), keys(api)) == (0, 0)
+
+
+class TestSuspendedCaller:
+    def test_a_require_under_idempotent_asks_in_the_given_transaction(self, api):
+        """On SQLite a second transaction would wait on the first's write lock: a 503, not the 403."""
+        user = new_id()
+        with api.runtime.unit_of_work() as uow:
+            uow.session.add(SuspendedAccountRow(user_id=user, reason="fraud"))
+        assert_suspended_refusal(api.client.post("/charges", json={"amount": 5}, headers=api.headers(user)))
+        assert reminders(api) == 0 and charges == []

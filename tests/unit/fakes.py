@@ -18,6 +18,7 @@ from shared.db import Database
 from shared.events import Envelope
 from shared.ids import new_id  # noqa: F401 - the stories take new_id from here
 from shared.service import Service
+from shared.suspensions import SuspendedAccountRow
 from shared.timers import Timer
 
 
@@ -115,6 +116,8 @@ class InMemoryDatabases:
         if key not in self._made:
             template = Database("sqlite://")
             metadata.create_all(template.engine)
+            # The kit's table every rule may read (which accounts are suspended), beside the service's.
+            SuspendedAccountRow.__table__.create(template.engine)
             with template.engine.begin() as connection:
                 for statement in key[1]:
                     connection.execute(sa.text(statement))

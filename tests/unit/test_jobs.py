@@ -7,9 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.jobs import SERVICE, fulltext, hiring, postings
-from services.jobs.models import Job, Proposal, SuspendedUser
+from services.jobs.models import Job, Proposal
 from shared.errors import Conflict, Forbidden, IllegalTransition, NotFound, Unprocessable
-from tests.unit.fakes import new_id
+from shared.suspensions import SuspendedAccountRow
+from tests.unit.fakes import delivered, new_id
 
 # The package's `proposals` is its blueprint, which hides the module of the same name as an attribute.
 proposals = importlib.import_module("services.jobs.proposals")
@@ -46,7 +47,7 @@ class TestPostJob:
 
     def test_a_suspended_client_cannot_post(self, uow):
         client = new_id()
-        uow.session.add(SuspendedUser(user_id=client, reason="fraud"))
+        uow.session.add(SuspendedAccountRow(user_id=client, reason="fraud"))
 
         with pytest.raises(Forbidden):
             post(uow, client)
@@ -189,7 +190,7 @@ class TestSendProposal:
     def test_a_suspended_freelancer_cannot_propose(self, uow):
         job = post(uow)
         freelancer = new_id()
-        uow.session.add(SuspendedUser(user_id=freelancer, reason="fraud"))
+        uow.session.add(SuspendedAccountRow(user_id=freelancer, reason="fraud"))
 
         with pytest.raises(Forbidden):
             propose(uow, job, freelancer_id=freelancer)
@@ -343,7 +344,8 @@ class TestContractOutcome:
 
     def test_a_suspended_clients_job_closes_once_its_offer_is_settled(self, uow, story):
         job, chosen, _ = story
-        hiring.user_suspended(uow, user_id=job.client_id, reason="fraud")
+        SERVICE.handlers["users.user.suspended"](delivered("users.user.suspended",
+                                                           {"user_id": job.client_id, "reason": "fraud"}), uow)
         assert job.status == "open"
 
         hiring.contract_cancelled(uow, contract_id=chosen.contract_id, proposal_id=chosen.id,
@@ -359,15 +361,17 @@ class TestUserSuspended:
         waiting = propose(uow, quiet)
         hire(uow, busy, propose(uow, busy))
 
-        hiring.user_suspended(uow, user_id=client, reason="fraud")
+        SERVICE.handlers["users.user.suspended"](delivered("users.user.suspended",
+                                                           {"user_id": client, "reason": "fraud"}), uow)
 
         assert (quiet.status, waiting.status, busy.status) == ("closed", "declined", "open")
-        assert uow.session.get(SuspendedUser, client).reason == "fraud"
+        assert uow.session.get(SuspendedAccountRow, client).reason == "fraud"
 
     def test_hearing_of_a_suspension_twice_keeps_one_record(self, uow):
         user = new_id()
 
-        hiring.user_suspended(uow, user_id=user, reason="fraud")
-        hiring.user_suspended(uow, user_id=user, reason="fraud")
+        for _ in range(2):
+            SERVICE.handlers["users.user.suspended"](delivered("users.user.suspended",
+                                                               {"user_id": user, "reason": "fraud"}), uow)
 
-        assert uow.session.scalar(sa.select(sa.func.count()).select_from(SuspendedUser)) == 1
+        assert uow.session.scalar(sa.select(sa.func.count()).select_from(SuspendedAccountRow)) == 1

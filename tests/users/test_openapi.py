@@ -8,6 +8,7 @@ class TestApiDocument:
         expected = {("/users", "post"): (True, False), ("/users", "get"): (False, False),
                     ("/users/me", "get"): (False, True), ("/users/me", "patch"): (True, True),
                     ("/users/{user_id}", "get"): (False, False), ("/users/{user_id}/suspend", "post"): (True, True),
+                    ("/users/{user_id}/reinstate", "post"): (False, True),
                     ("/auth/token", "post"): (True, False), ("/auth/jwks.json", "get"): (False, False)}
         for (path, method), (has_body, secured) in expected.items():
             operation = paths[path][method]

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from services.users import accounts
+from services.users.models import User
+
 from tests.support import new_id
 
 
@@ -87,6 +90,16 @@ class TestSearch:
         assert self.names(users, skill="python") == {"Pythonista", "Shouter"}
         assert self.names(users, skill="pYtHoN") == {"Pythonista", "Shouter"}
         assert self.names(users, skill="pyth") == set()
+
+    def test_an_admin_account_is_not_listed(self, users, freelancer):
+        client = freelancer(name="Ada Admin-Client", roles=["client"])
+        with users.runtime.unit_of_work() as uow:
+            accounts.ensure_admin(uow, email="operator@example.com", password="operator secret 123")
+            uow.session.get(User, client["id"]).grant("admin")  # an account that is also an admin
+        bystander = freelancer(name="Bob Builder")
+        assert [user["id"] for user in self.search(users)] == [bystander["id"]]
+        assert self.search(users, q="Admin") == [] and self.search(users, q="Administrator") == []
+        assert self.search(users, role="client") == []
 
     def test_q_searches_name_title_and_bio(self, users, freelancer):
         freelancer(name="Grace Hopper")
