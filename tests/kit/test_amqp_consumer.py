@@ -194,7 +194,7 @@ class TestUndecodableMessages:
 
     @pytest.mark.parametrize("occurred_at, error", [
         ("99999-01-01T00:00:00Z", "occurred_at"),
-        ("0001-01-01T00:00:00+01:00", "OverflowError"),
+        ("0001-01-01T00:00:00+01:00", "occurred_at: Timestamp out of range"),
         ("yesterday", "occurred_at"),
     ], ids=["year-99999", "before-year-1-in-utc", "not-a-timestamp"])
     def test_an_envelope_whose_timestamp_cannot_be_read_is_dead_lettered_at_once(self, consuming, broker,
@@ -203,8 +203,8 @@ class TestUndecodableMessages:
         self.assert_dead_at_once(broker, *consuming, body, error)
 
     @pytest.mark.parametrize("moment, error", [
-        ("0001-01-01T00:00:00+01:00", "OverflowError"),
-        ("9999-12-31T23:59:59-23:59", "OverflowError"),
+        ("0001-01-01T00:00:00+01:00", "'available_at': ['Timestamp out of range.']"),
+        ("9999-12-31T23:59:59-23:59", "'available_at': ['Timestamp out of range.']"),
         ("99999-01-01T00:00:00Z", "fails its schema"),
         (10 ** 300, "fails its schema"),
     ], ids=["before-year-1-in-utc", "after-year-9999-in-utc", "year-99999", "huge-epoch"])

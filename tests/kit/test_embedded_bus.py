@@ -167,7 +167,9 @@ class TestRestart:
         producer = embedded_kit.runtime(producer_service)
 
         # one transaction, two events: one with a subscriber that has not settled it, one without any
-        awaited, unheard = emit(producer, (REGISTERED, registered()), (SUSPENDED, suspended()))
+        # (every service follows suspensions, so the unheard one is an event no service here reacts to)
+        posted = "jobs.job.posted"
+        awaited, unheard = emit(producer, (REGISTERED, registered()), (posted, sample_data(CATALOG[(posted, 1)]())))
 
         eventually(lambda: outbox_row(producer.db, unheard.id).sent_at, message="the unheard event sent")
         assert outbox_row(producer.db, awaited.id).sent_at is None
@@ -265,7 +267,7 @@ class TestNoMessageStallsTheQueue:
 
     @pytest.mark.parametrize("occurred_at, error", [
         ("99999-01-01T00:00:00Z", "occurred_at"),
-        ("0001-01-01T00:00:00+01:00", "OverflowError"),
+        ("0001-01-01T00:00:00+01:00", "occurred_at: Timestamp out of range"),
     ], ids=["year-99999", "before-year-1-in-utc"])
     def test_an_envelope_whose_timestamp_cannot_be_read_is_parked_at_once(self, embedded_kit, consuming,
                                                                            occurred_at, error):
@@ -277,7 +279,7 @@ class TestNoMessageStallsTheQueue:
                                                                                    moment):
         data = {**sample_data(CATALOG[(RELEASED, 1)]()), "available_at": moment}
         bad = Envelope(RELEASED, json.loads(json.dumps(data, default=str)), "kit", new_id())
-        self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "OverflowError")
+        self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "'available_at': ['Timestamp out of range.']")
 
     def test_an_event_nested_too_deep_to_write_is_parked_at_once(self, embedded_kit, consuming):
         nested: list = []
