@@ -8,9 +8,11 @@ from tests.payments.helpers import DESTINATION
 from tests.support import assert_suspended_refusal, reinstated, suspended
 
 
-def requested(payments, payout_id: str) -> Envelope:
-    (event,) = [e for e in payments.emitted("payments.payout.requested") if e["data"]["payout_id"] == payout_id]
-    return Envelope.from_json(json.dumps(event))
+def requested(payments, payout_id: str, times: int = 1) -> Envelope:
+    """The latest request of the payout, after it was asked for `times` times in all."""
+    events = [e for e in payments.emitted("payments.payout.requested") if e["data"]["payout_id"] == payout_id]
+    assert len(events) == times, events
+    return Envelope.from_json(json.dumps(events[-1]))
 
 
 class TestSuspendedPayee:
@@ -37,6 +39,8 @@ class TestSuspendedPayee:
         assert payments.emitted("payments.payout.paid") == []
 
         assert payments.deliver(reinstated(freelancer)).settled
+        # Reinstated: the held payout is asked for again, and goes to the bank as any payout does.
+        assert payments.deliver(requested(payments, payout["id"], times=2)).settled
         assert payments.get_payout(freelancer, payout["id"]).json["status"] == "paid"
         assert payments.balance(freelancer)["in_payout"] == 0
         [paid] = payments.emitted("payments.payout.paid")
@@ -49,4 +53,6 @@ class TestSuspendedPayee:
         payments.deliver(requested(payments, payout["id"]))
         payments.deliver(reinstated(freelancer))
         payments.deliver(reinstated(freelancer))
+        for again in [e for e in payments.emitted("payments.payout.requested")]:
+            payments.deliver(Envelope.from_json(json.dumps(again)))
         assert len(payments.emitted("payments.payout.paid")) == 1
