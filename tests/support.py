@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import time
 from typing import Any, Callable, Mapping
 
@@ -34,6 +35,21 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10, interval: floa
             raise AssertionError(f"timed out after {timeout}s waiting for "
                                  f"{message or getattr(predicate, '__name__', predicate)} (last value {value!r})")
         time.sleep(interval)
+
+
+def write_lock_is_free(db: Database, within: float = 1.0) -> bool:
+    """Whether another connection can take the embedded (SQLite) database's write lock within `within`
+    seconds: it can unless someone holds it all that time (the outbox's bookkeeping may take it for a
+    moment). A call that must run outside any write transaction checks this while it runs."""
+    probe = sqlite3.connect(db.url.database, timeout=within, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
 
 
 class Harness:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -12,12 +11,12 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.users.models import LoginFailure, User, UserRole, UserSkill
+from services.users.settings import THROTTLE_WINDOW
 from services.users.states import USER
 from shared.db import utcnow
 from shared.errors import AccountSuspended, Conflict, NotFound, TooManyRequests
 from shared.ids import new_id
 
-THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_FAILURES = 5
 BAD_CREDENTIALS = "The email or password is not right."
 TAKEN = "An account with this email already exists."

@@ -3,7 +3,6 @@ makes them twice: a deposit retried after a 5xx is one charge, a payout sent aga
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import sqlalchemy as sa
 
@@ -11,20 +10,8 @@ from services.payments import deposits, ledger
 from services.payments.cards import SandboxCards
 from services.payments.models import Deposit
 from shared.events import Envelope
-from tests.support import new_id
+from tests.support import new_id, write_lock_is_free
 
-
-def write_lock_is_free(books, within: float = 1.0) -> bool:
-    """Whether another connection can take SQLite's write lock within `within` seconds."""
-    probe = sqlite3.connect(books.db.url.database, timeout=within, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return True
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        probe.close()
 
 
 class TestADepositRetriedAfterA5xx:
@@ -83,7 +70,7 @@ class TestOutsideCallsHoldNoLock:
     def test_the_card_is_charged_while_no_write_transaction_is_open(self, payments, monkeypatch):
         cards: SandboxCards = payments.harness.runtime.collaborators["cards"]
         seen, real = [], cards.charge
-        monkeypatch.setattr(cards, "charge", lambda *a, **k: seen.append(write_lock_is_free(payments)) or real(*a, **k))
+        monkeypatch.setattr(cards, "charge", lambda *a, **k: seen.append(write_lock_is_free(payments.db)) or real(*a, **k))
         assert payments.deposit(new_id(), 5_000, **{"Idempotency-Key": "free"}).status_code == 201
         assert payments.deposit(new_id(), 5_000).status_code == 201
         assert seen == [True, True]
@@ -91,7 +78,7 @@ class TestOutsideCallsHoldNoLock:
     def test_the_bank_is_called_while_no_write_transaction_is_open(self, payments, monkeypatch):
         bank = payments.harness.runtime.collaborators["bank"]
         seen, real = [], bank.send
-        monkeypatch.setattr(bank, "send", lambda *a, **k: seen.append(write_lock_is_free(payments)) or real(*a, **k))
+        monkeypatch.setattr(bank, "send", lambda *a, **k: seen.append(write_lock_is_free(payments.db)) or real(*a, **k))
         freelancer = payments.earn()
         payout = payments.payout(freelancer, 4_000).json
         (event,) = payments.emitted("payments.payout.requested")

@@ -1,7 +1,6 @@
 """The embedded write lock: a password check holds none, so eight slow logins stall nobody."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
@@ -11,21 +10,9 @@ import sqlalchemy as sa
 from services.users import SERVICE, accounts
 from services.users.models import LoginFailure, User
 from shared.db import ReadOnlyViolation, migrate, utcnow
+from tests.support import write_lock_is_free
 from tests.users.helpers import PASSWORD, at_once
 
-
-def write_lock_is_free(service, within: float = 1.0) -> bool:
-    """Whether another connection can take SQLite's write lock within `within` seconds: it can unless
-    someone holds it all that time (the outbox's bookkeeping may take it for a moment)."""
-    probe = sqlite3.connect(service.runtime.db.url.database, timeout=within, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return True
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        probe.close()
 
 
 class TestPasswordChecksHoldNoLock:
@@ -36,11 +23,11 @@ class TestPasswordChecksHoldNoLock:
         real_matches, real_hash = accounts.Passwords.matches, accounts.Passwords.hash
 
         def matches(self, password_hash, password):
-            seen.append(("verify", write_lock_is_free(users)))
+            seen.append(("verify", write_lock_is_free(users.runtime.db)))
             return real_matches(self, password_hash, password)
 
         def hash_(self, password):
-            seen.append(("hash", write_lock_is_free(users)))
+            seen.append(("hash", write_lock_is_free(users.runtime.db)))
             return real_hash(self, password)
 
         monkeypatch.setattr(accounts.Passwords, "matches", matches)
@@ -76,7 +63,7 @@ class TestPasswordChecksHoldNoLock:
             while len(checking) < 8 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert len(checking) == 8, "the logins did not all reach their hash check together"
-            assert write_lock_is_free(users)
+            assert write_lock_is_free(users.runtime.db)
             started = time.perf_counter()
             me = users.client.get("/users/me", headers=account["headers"])
             assert me.status_code == 200 and me.get_json()["id"] == account["id"]
@@ -93,13 +80,13 @@ class TestReadingTransaction:
         user = register()
         with users.runtime.db.reading() as session:
             assert session.get(User, user["id"]).email == user["email"]
-            assert write_lock_is_free(users)
+            assert write_lock_is_free(users.runtime.db)
         with users.runtime.db.transaction(readonly=True) as session:
             assert session.get(User, user["id"]) is not None
-            assert write_lock_is_free(users)
+            assert write_lock_is_free(users.runtime.db)
         with users.runtime.db.transaction() as session:
             session.get(User, user["id"])
-            assert not write_lock_is_free(users, within=0.2)
+            assert not write_lock_is_free(users.runtime.db, within=0.2)
 
     @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
     def test_a_read_refuses_to_write(self, backend, request):
