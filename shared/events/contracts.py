@@ -1,7 +1,7 @@
 """Events produced by the contracts service."""
 from marshmallow import fields, validate
 
-from shared.events.fields import Bps, EventSchema, Id, Money, Timestamp
+from shared.events.fields import Bps, EventSchema, Id, Money, String, Timestamp
 
 END_REASONS = ("funding_failed", "declined", "withdrawn", "expired",
                "ended_by_client", "ended_by_freelancer", "party_suspended")
@@ -30,8 +30,8 @@ class ContractActivated(Parties):
 
 
 class ContractCancelled(Parties):
-    end_reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
-    end_note = fields.String(allow_none=True, load_default=None)
+    end_reason = String(required=True, validate=validate.OneOf(END_REASONS))
+    end_note = String(allow_none=True, load_default=None)
     released_amount = Money(required=True)
 
 

@@ -1,15 +1,15 @@
 """Events produced by the jobs service."""
 from marshmallow import fields, validate
 
-from shared.events.fields import Day, EventSchema, Id, Money
+from shared.events.fields import Day, EventSchema, Id, Money, String
 
 
 class JobPosted(EventSchema):
     job_id = Id(required=True)
     client_id = Id(required=True)
-    title = fields.String(required=True)
-    skills = fields.List(fields.String(), required=True)
-    budget_type = fields.String(required=True, validate=validate.OneOf(["fixed", "hourly"]))
+    title = String(required=True)
+    skills = fields.List(String(), required=True)
+    budget_type = String(required=True, validate=validate.OneOf(["fixed", "hourly"]))
     budget_amount = Money(allow_none=True, load_default=None)
 
 
@@ -22,7 +22,7 @@ class ProposalSubmitted(EventSchema):
 
 class HiredMilestone(EventSchema):
     milestone_id = Id(required=True)
-    title = fields.String(required=True)
+    title = String(required=True)
     amount = Money(required=True)
     due_date = Day(allow_none=True, load_default=None)
 
@@ -33,7 +33,7 @@ class HireRequested(EventSchema):
     proposal_id = Id(required=True)
     client_id = Id(required=True)
     freelancer_id = Id(required=True)
-    title = fields.String(required=True)
+    title = String(required=True)
     milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(min=1, max=20))
 
 

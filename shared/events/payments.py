@@ -1,7 +1,6 @@
 """Events produced by the payments service."""
-from marshmallow import fields
 
-from shared.events.fields import EventSchema, Id, Money, Timestamp
+from shared.events.fields import EventSchema, Id, Money, String, Timestamp
 
 
 class EscrowFunded(EventSchema):
@@ -14,7 +13,7 @@ class EscrowFunded(EventSchema):
 class EscrowFundingFailed(EventSchema):
     contract_id = Id(required=True)
     milestone_id = Id(required=True)
-    reason = fields.String(required=True)
+    reason = String(required=True)
 
 
 class EscrowReleased(EventSchema):
@@ -45,7 +44,7 @@ class PayoutPaid(PayoutRequested):
 
 
 class PayoutFailed(PayoutRequested):
-    reason = fields.String(required=True)
+    reason = String(required=True)
 
 
 EVENTS = {

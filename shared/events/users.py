@@ -1,7 +1,7 @@
 """Events produced by the users service."""
 from marshmallow import fields
 
-from shared.events.fields import EventSchema, Id, Timestamp
+from shared.events.fields import EventSchema, Id, String, Timestamp
 
 # The two events every service follows (the kit keeps its set of suspended accounts by them).
 SUSPENDED = "users.user.suspended"
@@ -10,14 +10,14 @@ REINSTATED = "users.user.reinstated"
 
 class UserRegistered(EventSchema):
     user_id = Id(required=True)
-    email = fields.String(required=True)
-    name = fields.String(required=True)
-    roles = fields.List(fields.String(), required=True)
+    email = String(required=True)
+    name = String(required=True)
+    roles = fields.List(String(), required=True)
 
 
 class UserSuspended(EventSchema):
     user_id = Id(required=True)
-    reason = fields.String(required=True)
+    reason = String(required=True)
 
 
 class UserReinstated(EventSchema):

@@ -115,6 +115,12 @@ class TestTotalDecoding:
         with pytest.raises(UndecodableMessage):
             envelope_of(type_, data).load()
 
+    @pytest.mark.parametrize("text", ["Logo\x00design", "Logo \ud800 design"], ids=["nul", "lone-surrogate"])
+    def test_data_with_text_no_database_can_store_does_not_load(self, text):
+        """A consumer would fail on the insert, again at every redelivery: the schema refuses it first."""
+        with pytest.raises(UndecodableMessage, match="name"):
+            envelope_of(REGISTERED, {**registered(), "name": text}).load()
+
 
 class TestRetriesHeader:
     @pytest.mark.parametrize("value, count", [(None, 0), ("", 0), (0, 0), (3, 3), ("2", 2), (b"1", 1), (1000, 1000)])
