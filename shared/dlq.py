@@ -10,7 +10,9 @@ import pika
 
 from shared.bus import topology
 from shared.config import Settings
+from shared.consumer import read_retries
 from shared.db import Database, utcnow
+from shared.events import UndecodableMessage
 from shared.parked import ParkedMessages
 
 CLEARED_HEADERS = ("x-retries", "x-error", "x-death", "x-first-death-exchange", "x-first-death-queue",
@@ -23,7 +25,7 @@ class DeadLetter:
     message_id: str
     type: str
     error: str
-    retries: int
+    retries: int | None  # None: the header holds no count
     dead_at: str
     body: bytes
     headers: dict = field(default_factory=dict)
@@ -112,8 +114,16 @@ def dead_letters(settings: Settings, service: str):
 def _letter(properties, body: bytes) -> DeadLetter:
     headers = dict(properties.headers or {})
     return DeadLetter(properties.message_id or "?", properties.type or headers.get("x-original-routing-key") or "?",
-                      str(headers.get("x-error", "")), int(headers.get("x-retries", 0) or 0),
+                      str(headers.get("x-error", "")), _retries(headers.get("x-retries")),
                       str(headers.get("x-dead-at", "")), body, headers)
+
+
+def _retries(value: object) -> int | None:
+    """The letter's count of retries, or None when its header holds something else (it may be why it is here)."""
+    try:
+        return read_retries(value)
+    except UndecodableMessage:
+        return None
 
 
 def pika_parameters(url: str) -> pika.URLParameters:

@@ -41,6 +41,10 @@ def dlq() -> None:
     """Dead letters: list, show, replay and purge a service's parked messages."""
 
 
+def _count(retries: int | None) -> str:
+    return "?" if retries is None else str(retries)
+
+
 @dlq.command("list")
 @SERVICE
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
@@ -50,7 +54,7 @@ def dlq_list(service: str, limit: int) -> None:
 
     letters = dead_letters(settings(), service).list(limit)
     for letter in letters:
-        click.echo(f"{letter.message_id}  {letter.type}  retries={letter.retries}  {letter.dead_at}  {letter.error}")
+        click.echo(f"{letter.message_id}  {letter.type}  retries={_count(letter.retries)}  {letter.dead_at}  {letter.error}")
     click.echo(f"{len(letters)} dead letter(s) in {service}")
 
 
@@ -63,7 +67,7 @@ def dlq_show(service: str, message_id: str) -> None:
 
     for letter in dead_letters(settings(), service).list(100000):
         if letter.message_id == message_id:
-            click.echo(f"id: {letter.message_id}\ntype: {letter.type}\nretries: {letter.retries}\n"
+            click.echo(f"id: {letter.message_id}\ntype: {letter.type}\nretries: {_count(letter.retries)}\n"
                        f"dead at: {letter.dead_at}\nerror: {letter.error}")
             for key, value in sorted(letter.headers.items()):
                 click.echo(f"header {key}: {value}")

@@ -86,6 +86,18 @@ class TestReplayOverAmqp:
         assert letters.purge() == 1
         assert letters.list() == []
 
+    def test_a_letter_with_a_header_nobody_could_read_is_still_listed(self, amqp_settings, broker):
+        """The parking queue is where unreadable messages end up: listing it must not fail on one."""
+        channel, declared = broker
+        name = f"dlq{uuid.uuid4().hex[:8]}"
+        declared.append(f"{name}.dead")
+        channel.queue_declare(f"{name}.dead", durable=True)
+        headers = {"x-retries": "9" * 30, "x-error": "x-retries header is not a count of retries"}
+        channel.basic_publish("", f"{name}.dead", b"{}", pika.BasicProperties(message_id="m1", headers=headers))
+        letters = AmqpDeadLetters(amqp_settings, name)
+        (letter,) = eventually(lambda: letters.list())
+        assert (letter.message_id, letter.retries, letter.headers["x-retries"]) == ("m1", None, "9" * 30)
+
 
 class TestReplayEmbedded:
     def test_replay_hands_the_message_back_as_a_retry_due_now(self, settings, make_sqlite_database):
