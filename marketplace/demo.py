@@ -61,7 +61,7 @@ def dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
-def timeline(client: Client, contract: dict) -> list[str]:
+def timeline(client: Client, contract) -> list[str]:
     """The contract's timeline, one line a change: when, what, from and to, who or what acted, the money."""
     milestones = {m["id"]: f"milestone {i + 1}" for i, m in enumerate(contract["milestones"])}
     entries, cursor = [], ""
