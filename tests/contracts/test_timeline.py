@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from services.contracts import sagas
 from services.contracts.sagas import locked_contract
@@ -203,3 +204,28 @@ class TestOnlyWhatHappened:
         after = whole_timeline(deal)
         assert after[:-1] == before
         assert (after[-1]["from_status"], after[-1]["to_status"]) == ("offered", "active")
+
+
+class TestAppendOnly:
+    @pytest.mark.parametrize("statement", ["UPDATE contract_history SET to_status = 'released'",
+                                           "DELETE FROM contract_history"])
+    def test_the_database_refuses_to_change_or_delete_an_entry(self, make_any_contracts, statement):
+        contracts = make_any_contracts()
+        deal = contracts.offered()
+        before = whole_timeline(deal)
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with contracts.harness.runtime.db.transaction() as session:
+                session.execute(sa.text(statement))
+        assert whole_timeline(deal) == before
+
+
+class TestDocumented:
+    def test_the_api_document_describes_the_timeline_and_its_entries(self, contracts):
+        spec = contracts.http.get("/openapi.json").get_json()
+        operation = spec["paths"]["/contracts/{contract_id}/timeline"]["get"]
+        assert {"limit", "cursor"} <= {parameter["name"] for parameter in operation["parameters"]}
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        entry = spec["components"]["schemas"][page]["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[1]
+        assert set(spec["components"]["schemas"][entry]["properties"]) == {
+            "id", "contract_id", "milestone_id", "subject", "from_status", "to_status", "at", "actor", "cause_id",
+            "correlation_id", "money"}
