@@ -107,7 +107,7 @@ def _forget(session: Session, _previous) -> None:
 
 def _row(change: _Noted, obj: Contract | Milestone) -> StatusChange:
     if isinstance(obj, Milestone):
-        contract_id = obj.contract.id if obj.contract is not None else obj.contract_id
+        contract_id = obj.contract_id or obj.contract.id  # a new milestone's key is set by this very flush
         milestone_id: str | None = obj.id
     else:
         contract_id, milestone_id = obj.id, None
