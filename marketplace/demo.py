@@ -61,6 +61,27 @@ def dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
+def timeline(client: Client, contract) -> list[str]:
+    """The contract's timeline, one line a change: when, what, from and to, who or what acted, the money."""
+    milestones = {m["id"]: f"milestone {i + 1}" for i, m in enumerate(contract["milestones"])}
+    entries, cursor = [], ""
+    while True:
+        page = client.call("GET", f"/contracts/{contract['id']}/timeline?limit=100{cursor}", (200,))
+        entries += page["items"]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    lines = []
+    for entry in entries:
+        what = milestones.get(entry["milestone_id"], "milestone") if entry["milestone_id"] else "contract"
+        actor = entry["actor"]
+        money = ", ".join(f"{name} {dollars(value) if isinstance(value, int) else value}"
+                          for name, value in entry["money"].items())
+        lines.append(f"  {entry['at'][11:23]}  {what:<11} {entry['from_status'] or '(new)':>17} -> "
+                     f"{entry['to_status']:<15} by {actor['kind']} {actor['id'] or ''}{'  ' + money if money else ''}")
+    return lines
+
+
 def run(base: str, hold_wait: float) -> None:
     started = time.monotonic()
 
@@ -127,3 +148,7 @@ def run(base: str, hold_wait: float) -> None:
         client.call("GET", f"/reviews?contract_id={contract['id']}", (200,))))
     step(f"review: {len(reviews['items'])} reviews published, both 5 stars")
     step("done: hired, funded, delivered, released, paid out and reviewed")
+    lines = timeline(client, contract)
+    step(f"timeline: contract {contract['id']}, {len(lines)} changes of status")
+    for line in lines:
+        click.echo(line)

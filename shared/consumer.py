@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from shared.context import correlated
+from shared.context import Cause, caused_by, correlated
 from shared.db import utcnow
 from shared.events import CATALOG, Envelope, UndecodableMessage
 from shared.tables import InboxRow
@@ -118,7 +118,8 @@ class Consumer:
             kind, message_id = (envelope.type, envelope.id) if envelope is not None else (None, None)
             log.error("message %s (%s) cannot be read; dead-lettered: %s", message_id, kind, reason[:500])
             return self._count(Result(Outcome.DEAD, kind, message_id, reason[:2000], count))
-        with correlated(envelope.correlation_id, envelope.id):
+        with correlated(envelope.correlation_id, envelope.id), \
+                caused_by(Cause("event", envelope.id, envelope.type, data=envelope.data)):
             return self._count(self._handle(event, handler, count))
 
     def _handle(self, event: Event, handler, retries: int) -> Result:

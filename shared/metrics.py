@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Callable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
@@ -13,11 +14,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 class ServiceGauge:
     """A gauge a service adds to its own /metrics: `read(runtime)` gives each label tuple's value, read
     from the service's database when the kit refreshes its own gauges (a label tuple left out keeps
-    its last value, so give every one, zeros included)."""
+    its last value, so give every one, zeros included). `every(service settings)`, when given: read at
+    most that often, for a reading that costs (a scan of the books); between readings it keeps its value."""
     name: str
     documentation: str
     labels: tuple[str, ...]
     read: Callable[[Any], Mapping[tuple[str, ...], float]]
+    every: Callable[[Any], timedelta] | None = None
 
 
 class Metrics:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator, Mapping
@@ -111,6 +112,7 @@ class Runtime:
         self.collaborators = _collaborators(service, self.service_settings, collaborators or {})
         self.db = database or Database(settings.database_url(service.name))
         self.metrics = Metrics.for_service(service.name, service.gauges)
+        self._gauges_due: dict[str, float] = {}  # when a gauge read at most `every` may be read again
         self.bus = bus or connect_bus(settings)
         self.relay = OutboxRelay(self)
 
@@ -135,10 +137,14 @@ class Runtime:
         except Exception:  # noqa: BLE001 - metrics must not fail because the database does
             log.debug("could not refresh gauges", exc_info=True)
         for gauge in self.service.gauges:
+            if time.monotonic() < self._gauges_due.get(gauge.name, 0.0):
+                continue
             try:
                 metric = self.metrics.service_gauges[gauge.name]
                 for labels, value in gauge.read(self).items():
                     metric.labels(*labels).set(value)
+                if gauge.every is not None:
+                    self._gauges_due[gauge.name] = time.monotonic() + gauge.every(self.service_settings).total_seconds()
             except Exception:  # noqa: BLE001 - one gauge failing leaves the others
                 log.debug("could not refresh gauge %s", gauge.name, exc_info=True)
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from shared.context import correlated
+from shared.context import Cause, caused_by, correlated
 from shared.db import utcnow
 from shared.tables import TimerRow
 
@@ -23,6 +23,7 @@ class Timer:
     key: str
     due_at: datetime
     payload: dict[str, Any]
+    id: int | None = None
 
 
 class TimerLoop:
@@ -53,7 +54,7 @@ class TimerLoop:
                 row = uow.session.scalars(self._next_due()).first()
                 if row is None:
                     return False
-                timer_id, timer = row.id, Timer(row.kind, row.key, row.due_at, dict(row.payload or {}))
+                timer_id, timer = row.id, Timer(row.kind, row.key, row.due_at, dict(row.payload or {}), row.id)
                 uow.session.delete(row)
                 uow.session.flush()
                 self._run(timer, uow)
@@ -70,7 +71,8 @@ class TimerLoop:
         if handler is None:
             log.error("timer kind %r has no handler; dropped", timer.kind)
             return
-        with correlated(timer.payload.get("correlation_id"), f"timer:{timer.kind}:{timer.key}"):
+        with correlated(timer.payload.get("correlation_id"), f"timer:{timer.kind}:{timer.key}"), \
+                caused_by(Cause("timer", str(timer.id), timer.kind)):
             handler(timer, uow)
         self.runtime.metrics.timers_fired.labels(timer.kind).inc()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.contracts import timeline  # noqa: F401 - keeps the history of every change of status
 from services.contracts.api import contracts
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base

@@ -4,12 +4,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from services.contracts import sagas
+from services.contracts import sagas, timeline
 from services.contracts.models import Contract, Milestone
 from services.contracts.schemas import (ContractListArgs, ContractOut, ContractPage, MessageIn, MilestoneIn,
-                                        MilestoneOut, NoteIn)
+                                        MilestoneOut, NoteIn, TimelinePage)
 from shared.errors import Forbidden, NotFound
 from shared.http import current_user, idempotent, paginate, require, unit_of_work
+from shared.http.schemas import PageArgs
 
 contracts = Blueprint("contracts", __name__, url_prefix="/contracts", description="Contracts and their milestones")
 CONTRACT = "/<uuid:contract_id>"
@@ -38,6 +39,18 @@ def get_contract(contract_id):
     """One contract with its milestones; only its parties (and admins) can see it."""
     with unit_of_work() as uow:
         return _visible(uow, contract_id, lock=False)
+
+
+@contracts.get(f"{CONTRACT}/timeline")
+@require()
+@contracts.arguments(PageArgs, location="query")
+@contracts.response(200, TimelinePage)
+def get_timeline(args, contract_id):
+    """Every change of status of the contract and its milestones, first to last: when, by whom, why, what
+    the money did; only its parties (and admins) can see it."""
+    with unit_of_work(readonly=True) as uow:
+        contract = _visible(uow, contract_id, lock=False)
+        return timeline.page(uow.session, contract.id, limit=args["limit"], cursor=args["cursor"])
 
 
 @contracts.post(f"{CONTRACT}/accept")

@@ -69,3 +69,30 @@ class ContractOut(OutSchema):
 
 
 ContractPage = page_of(ContractOut)
+
+
+class ActorOut(OutSchema):
+    kind = fields.String(validate=validate.OneOf(("user", "event", "timer", "system")))
+    id = fields.String(allow_none=True, metadata={
+        "description": "The user's id, the event's type or the timer's kind; null for the system."})
+
+
+class StatusChangeOut(OutSchema):
+    id = Id()
+    contract_id = Id()
+    milestone_id = Id(allow_none=True)
+    subject = fields.String(validate=validate.OneOf(("contract", "milestone")))
+    from_status = fields.String(allow_none=True, metadata={"description": "null when it was created."})
+    to_status = fields.String()
+    at = Timestamp()
+    actor = fields.Nested(ActorOut)
+    cause_id = fields.String(allow_none=True, metadata={
+        "description": "The id of the request, of the event or of the timer that made the change."})
+    correlation_id = fields.String(allow_none=True)
+    money = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "What the payments event behind the change said the money did: its amounts and fees "
+                       "(integer cents) and holds (`available_at`), as sent; empty for any other change.",
+        "example": {"amount": 10000, "freelancer_fee": 1000, "available_at": "2026-12-07T12:00:00Z"}})
+
+
+TimelinePage = page_of(StatusChangeOut)

@@ -136,3 +136,14 @@ def check(session) -> dict:
     return {"balanced": total == 0 and not unbalanced and not mismatched and not escrows,
             "accounts": len(accounts), "total": total, "negative_accounts": negative,
             "mismatched_accounts": mismatched, "unbalanced_entries": unbalanced, "escrow_mismatches": sorted(escrows)}
+
+
+def check_failures(runtime) -> dict[tuple[str, ...], float]:
+    """The `ledger_check_failures` gauge: what `check` found wrong, by check (0 each when the books hold):
+    `total` 1 when they do not sum to zero, and how many `entries` do not balance, `accounts` differ
+    from their postings, `escrows` do not hold 0 or their amount, user accounts are `negative`."""
+    report = check_database(runtime.db)
+    return {("total",): float(report["total"] != 0), ("entries",): float(len(report["unbalanced_entries"])),
+            ("accounts",): float(len(report["mismatched_accounts"])),
+            ("escrows",): float(len(report["escrow_mismatches"])),
+            ("negative",): float(len(report["negative_accounts"]))}

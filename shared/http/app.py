@@ -117,10 +117,13 @@ def _observe(app: Flask, runtime: Runtime) -> None:
         g.correlation_id = incoming[:100] if usable else new_id()
         g.request_id = new_id()
         g.context = context.correlation_id.set(g.correlation_id), context.causation_id.set(g.request_id)
+        g.cause = context.current_cause.set(context.Cause("request", g.request_id))
 
     @app.after_request
     def _finish(response: Response):
         response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
+        # The id this request is known by in its service's records (a contract's timeline, say).
+        response.headers["X-Request-ID"] = g.get("request_id", "")
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         if "started" in g:
@@ -133,6 +136,9 @@ def _observe(app: Flask, runtime: Runtime) -> None:
         if tokens:
             context.correlation_id.reset(tokens[0])
             context.causation_id.reset(tokens[1])
+        cause = g.pop("cause", None)
+        if cause:
+            context.current_cause.reset(cause)
 
 
 def _operations(app: Flask, runtime: Runtime) -> None:

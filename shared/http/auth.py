@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
+from shared import context
 from shared.config import ConfigError, Settings
 from shared.errors import AccountSuspended, Forbidden, Unauthorized
 from shared.suspensions import is_suspended
@@ -124,6 +125,7 @@ def current_user() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("An access token is required: Authorization: Bearer <token>.")
         g.principal = current_app.extensions["tokens"].verify(token.strip())
+        context.identify(g.principal.id)
     return g.principal
 
 

@@ -48,3 +48,31 @@ def paginate(session, query, model, *, limit: int, cursor: str | None) -> dict:
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
+
+
+def paginate_in_order(session, query, position, *, limit: int, cursor: str | None) -> dict:
+    """Run `query` one page at a time in the order of `position`, an increasing integer column, first
+    to last (a history): `{"items", "next_cursor"}`; the cursor is as opaque as `paginate`'s."""
+    if cursor:
+        query = query.where(position > _decode_position(cursor))
+    rows = list(session.scalars(query.order_by(position).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": _encode_position(getattr(rows[-1], position.key)) if more else None}
+
+
+def _encode_position(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["after", position]).encode()).decode().rstrip("=")
+
+
+def _decode_position(cursor: str) -> int:
+    try:
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR or not cursor.isascii():
+            raise ValueError("not a cursor")
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
+        if (not isinstance(decoded, list) or len(decoded) != 2 or decoded[0] != "after"
+                or type(decoded[1]) is not int or not 0 <= decoded[1] < 2 ** 63):
+            raise ValueError("not a cursor")
+        return decoded[1]
+    except (ValueError, TypeError, RecursionError, binascii.Error):
+        raise Unprocessable("Invalid fields: cursor", {"cursor": ["Not a cursor from this API."]}) from None

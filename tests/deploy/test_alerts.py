@@ -183,14 +183,15 @@ def test_the_rules_name_only_metrics_that_exist():
     # what deploy/README.md says to watch is watched
     assert {"http_requests_total", "http_request_duration_seconds_bucket", "events_dead_lettered_total",
             "events_failed_total", "events_consumed_total", "outbox_backlog", "timers_due",
-            "rabbitmq_queue_messages_ready", "up", "sagas_stuck"} <= used
+            "rabbitmq_queue_messages_ready", "up", "sagas_stuck", "ledger_check_failures"} <= used
 
 
-def test_the_ledger_check_has_no_metric_and_so_no_alert():
-    """The ledger check is an HTTP endpoint (GET /payments/ledger/check), not a metric: when one is
-    exported, alert on it here and drop this test."""
-    assert not any(name.startswith("ledger") for name in application_metrics())
-    assert "ledger" not in RULES.read_text().lower()
+def test_the_ledger_check_is_a_metric_and_failing_it_pages():
+    """payments exports what its ledger check finds wrong (`ledger_check_failures{check}`), and one rule
+    pages on it, named as deploy/README.md's runbook names it."""
+    assert "ledger_check_failures" in application_metrics()
+    [rule] = [rule for rule in rules() if "ledger_check_failures" in metric_names(rule["expr"])[0]]
+    assert rule["alert"] == "MarketplaceLedgerCheckFailing" and rule["labels"]["severity"] == "page"
 
 
 # --- the scrape configurations -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from tests.support import eventually
 pytestmark = pytest.mark.slow
 SHORT_TIMERS = {"PAYOUT_HOLD": "2s", "REVIEW_WINDOW": "1h", "LOG_LEVEL": "WARNING"}
 STEPS = ("register", "deposit", "post", "propose", "hire", "fund", "accept", "submit", "approve", "release",
-         "payout", "review", "done")
+         "payout", "review", "done", "timeline")
 
 
 def start(argv: list[str], folder, env: dict) -> subprocess.Popen:
@@ -47,6 +47,7 @@ def tell_the_story(env: dict, folder) -> str:
     for step in STEPS:
         assert f"] {step}:" in told.stdout, f"step {step!r} missing:\n{told.stdout}"
     assert ", paid" in told.stdout and "skipped" not in told.stdout, told.stdout
+    assert "funding -> funded" in told.stdout and "by event payments.escrow.released" in told.stdout, told.stdout
     return told.stdout
 
 
