@@ -66,5 +66,12 @@ def start_postgres(stack):
     return container.get_connection_url()
 
 
+def amqp_user(url: str) -> str:
+    """The broker user a URL connects as (kombu's reading: `guest` when it names none)."""
+    from kombu import Connection
+
+    return Connection(url).userid
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
