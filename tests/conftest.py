@@ -138,6 +138,14 @@ def private_bus(amqp_settings):
     bus.delete()
 
 
+@pytest.fixture(scope="session")
+def rogue_url(amqp_url) -> str:
+    """A second broker user on the tests' vhost, made for this run with rabbitmqctl and removed after it:
+    it may publish anywhere, and is no service's user."""
+    with infra.broker_user(amqp_url, "rogue") as url:
+        yield url
+
+
 @pytest.fixture
 def wire(amqp_url):
     """`wire.bind(routing_key)`, then `wire.wait_for(type, **data)`: the bus seen by an independent client."""
