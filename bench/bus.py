@@ -32,7 +32,7 @@ from shared.config import Settings
 from shared.db import Database, drop_database, ensure_database, normalize_url, utcnow
 from shared.events import OWNERS, Envelope
 from shared.ids import new_id
-from shared.provenance import ProducerUsers
+from shared.provenance import Publishers
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import InboxRow, KitBase, OutboxRow
@@ -196,7 +196,7 @@ def _handled(event, uow) -> None:
 def _runtime(name: str, url: str, amqp_url: str, handlers: dict) -> Runtime:
     # One broker user for the source and the sink: the event's producer publishes as it.
     settings = Settings(amqp_url=amqp_url, database_urls={name: url},
-                        producer_users=ProducerUsers.everyone(Connection(amqp_url).userid))
+                        publishers=Publishers.everyone(Connection(amqp_url).userid))
     runtime = Runtime(_service(name, handlers), settings)
     runtime.migrate()
     return runtime

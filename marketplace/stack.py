@@ -27,12 +27,12 @@ def check(settings: Settings, services: dict) -> None:
                               "(a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
 
 
-def producer_users(settings: Settings) -> dict[str, str]:
+def publishers(settings: Settings) -> dict[str, str]:
     """Every service of the stack connects with the one AMQP_URL, so every producer publishes as its user
-    (unless AMQP_PRODUCER_USERS says otherwise): the consumers' check of who published an event holds."""
-    if os.environ.get("AMQP_PRODUCER_USERS"):
+    (unless AMQP_PUBLISHERS says otherwise): the consumers' check of who published an event holds."""
+    if os.environ.get("AMQP_PUBLISHERS"):
         return {}
-    return {"AMQP_PRODUCER_USERS": f"*={Connection(settings.amqp_url).userid}"}
+    return {"AMQP_PUBLISHERS": f"*={Connection(settings.amqp_url).userid}"}
 
 
 def commands(services: dict, workers: int, api_workers: int, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
@@ -68,7 +68,7 @@ def run(settings: Settings, services: dict, workers: int, api_workers: int, port
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     # The children see the same ports (the gateway's targets default to them), whatever chose them.
-    env = {**os.environ, **registry.port_variables(ports), **producer_users(settings)}
+    env = {**os.environ, **registry.port_variables(ports), **publishers(settings)}
     children = {label: subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
                 for label, argv in commands(services, workers, api_workers, ports)}
     print(f"stack: started {', '.join(children)}", flush=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Mapping, Self
 
 from shared.db import normalize_url
-from shared.provenance import InvalidMapping, ProducerUsers
+from shared.provenance import InvalidMapping, Publishers
 
 EMBEDDED_BUS = "memory://"
 
@@ -113,11 +113,11 @@ def _retention(env: Mapping[str, str], name: str) -> timedelta:
     return env_retention(env, name, "7d")
 
 
-def _producer_users(env: Mapping[str, str]) -> ProducerUsers:
+def _publishers(env: Mapping[str, str]) -> Publishers:
     try:
-        return ProducerUsers.parse(env.get("AMQP_PRODUCER_USERS"))
+        return Publishers.parse(env.get("AMQP_PUBLISHERS"))
     except InvalidMapping as error:
-        raise ConfigError(f"AMQP_PRODUCER_USERS: {error}") from None
+        raise ConfigError(f"AMQP_PUBLISHERS: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,8 @@ class Settings:
     prune_every: timedelta = timedelta(hours=1)
     prune_batch: int = 1000
     # Forged events: the broker user each producer publishes as, and the users that may replay (shared/provenance.py).
-    producer_users: ProducerUsers = field(default_factory=ProducerUsers)
-    replay_users: frozenset[str] = frozenset()
+    publishers: Publishers = field(default_factory=Publishers)
+    replayers: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -200,8 +200,8 @@ class Settings:
             inbox_retention=inbox_retention,
             prune_every=env_duration(env, "PRUNE_EVERY", "1h"),
             prune_batch=env_int(env, "PRUNE_BATCH", 1000, 1, 100_000),
-            producer_users=_producer_users(env),
-            replay_users=frozenset(user.strip() for user in (env.get("AMQP_REPLAY_USERS") or "").split(",")
+            publishers=_publishers(env),
+            replayers=frozenset(user.strip() for user in (env.get("AMQP_REPLAYERS") or "").split(",")
                                    if user.strip()),
         )
 

@@ -96,7 +96,7 @@ class Consumer:
         self.runtime = runtime
         self.handlers = runtime.service.handlers
         self.delays = runtime.settings.retry_delays
-        self.producer_users = runtime.settings.producer_users
+        self.publishers = runtime.settings.publishers
 
     @property
     def routing_keys(self) -> list[str]:
@@ -116,7 +116,7 @@ class Consumer:
             handler = self.handlers.get(envelope.type)
             if handler is None:
                 return self._count(Result(Outcome.IGNORED, envelope.type, envelope.id))
-            forged = forgery(envelope, sender, self.producer_users)
+            forged = forgery(envelope, sender, self.publishers)
             if forged is not None:
                 # Forgeries: never handled, never retried; its data is not even read.
                 log.error("event %s %s refused; dead-lettered: %s", envelope.type, envelope.id, forged)

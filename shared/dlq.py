@@ -72,7 +72,7 @@ class AmqpDeadLetters:
                     message_id=properties.message_id, type=properties.type,
                     correlation_id=properties.correlation_id, delivery_mode=2, headers=headers,
                     # Provenance: the consumer believes the publisher its header records only on a copy
-                    # from its own broker user or a replay user (AMQP_REPLAY_USERS), and the broker
+                    # from its own broker user or a replay user (AMQP_REPLAYERS), and the broker
                     # checks this user_id is ours.
                     user_id=self.user), mandatory=True)
                 channel.basic_ack(method.delivery_tag)

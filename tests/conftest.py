@@ -26,7 +26,7 @@ import pytest
 
 from shared.config import Settings
 from shared.db import Database, database_on_server, drop_database
-from shared.provenance import ProducerUsers
+from shared.provenance import Publishers
 from tests import infra
 
 
@@ -39,14 +39,14 @@ def containers():
 @pytest.fixture(scope="session")
 def amqp_url(containers) -> str:
     """The tests' broker. It has one user for every service: every producer publishes as it, in the
-    settings below and in every process a test starts (AMQP_PRODUCER_USERS, unless set already)."""
+    settings below and in every process a test starts (AMQP_PUBLISHERS, unless set already)."""
     if os.environ.get("AMQP_URL", "").startswith("amqp"):
         url = os.environ["AMQP_URL"]
     elif infra.docker_answers():
         url = infra.start_rabbitmq(containers)
     else:
         infra.unavailable("RabbitMQ")
-    os.environ.setdefault("AMQP_PRODUCER_USERS", f"*={infra.amqp_user(url)}")
+    os.environ.setdefault("AMQP_PUBLISHERS", f"*={infra.amqp_user(url)}")
     return url
 
 
@@ -107,7 +107,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def amqp_settings(settings, amqp_url) -> Settings:
-    return settings.replace(amqp_url=amqp_url, producer_users=ProducerUsers.everyone(infra.amqp_user(amqp_url)))
+    return settings.replace(amqp_url=amqp_url, publishers=Publishers.everyone(infra.amqp_user(amqp_url)))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from shared.bus import topology
 from shared.config import Settings
 from shared.consumer import Outcome, Result
 from shared.events import Envelope
-from shared.provenance import PUBLISHED_BY, publisher
+from shared.provenance import PUBLISHED_BY, published_by
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class AmqpBus:
         self.retry_delays = settings.retry_delays
         # Provenance: what it publishes carries the user it connects as, which the broker checks.
         self.user = Connection(self.url).userid or ""
-        self.replay_users = settings.replay_users
+        self.replayers = settings.replayers
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
@@ -231,7 +231,7 @@ class AmqpBus:
         sender = ""
         try:
             headers = dict(message.headers or {})
-            sender = publisher(message.properties.get("user_id"), headers, self.user, self.replay_users)
+            sender = published_by(message.properties.get("user_id"), headers, self.user, self.replayers)
             headers[PUBLISHED_BY] = sender  # its copies (retries, dead letters) say who published the original
             result = handler(message.body, headers.get("x-retries"), sender)
         except Exception as error:  # noqa: BLE001 - the last resort: a message nobody could decide on is dead

@@ -53,7 +53,7 @@ class TestForgedRelease:
         [letter] = eventually(dead_letters.list, message="the forged release parked")
         assert (letter.message_id, letter.type, letter.retries) == (forged.id, RELEASED, 0)
         assert letter.error == (f"forged: {RELEASED} from payments was published by broker user {rogue!r}, "
-                                f"not by {settings.producer_users.of('payments')!r}")
+                                f"not by {settings.publishers.of('payments')!r}")
         assert letter.headers[PUBLISHED_BY] == rogue
         assert Envelope.from_json(letter.body) == forged
         # Nothing moved: the milestone still waits for its money, and contracts said nothing of a release.

@@ -133,10 +133,10 @@ def test_each_consumer_expects_each_producer_as_the_broker_user_of_its_name(reso
         for role in ("api", "worker"):
             env = resolved[f"{name}-{role}"]["environment"]
             settings = Settings.from_env(env)
-            assert {producer: settings.producer_users.of(producer) for producer in SERVICES} == {
+            assert {producer: settings.publishers.of(producer) for producer in SERVICES} == {
                 producer: producer for producer in SERVICES}
-            assert urlsplit(env["AMQP_URL"]).username == settings.producer_users.of(name)
-            assert settings.replay_users == {urlsplit(resolved["topology"]["environment"]["AMQP_URL"]).username}
+            assert urlsplit(env["AMQP_URL"]).username == settings.publishers.of(name)
+            assert settings.replayers == {urlsplit(resolved["topology"]["environment"]["AMQP_URL"]).username}
 
 
 def test_the_gateway_routes_to_each_api_by_its_compose_name(resolved):

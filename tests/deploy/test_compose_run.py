@@ -151,9 +151,9 @@ def test_every_compose_service_starts_locally_as_compose_runs_it(broker, databas
         env = {**base, **IMAGE_ENV, "VAR_DIR": str(tmp_path / "var" / name)}
         env.update({key: local.value(str(value)) for key, value in services[name].get("environment", {}).items()})
         # The definitions' users carry this run's prefix here: the consumers' check must expect them under it.
-        env["AMQP_PRODUCER_USERS"] = ",".join(f"{s}={broker['users'][s][0]}" for s in SERVICES)
-        if env.get("AMQP_REPLAY_USERS") == "operator":
-            env["AMQP_REPLAY_USERS"] = broker["users"]["operator"][0]
+        env["AMQP_PUBLISHERS"] = ",".join(f"{s}={broker['users'][s][0]}" for s in SERVICES)
+        if env.get("AMQP_REPLAYERS") == "operator":
+            env["AMQP_REPLAYERS"] = broker["users"]["operator"][0]
         if "METRICS_PORT" in env:
             env["METRICS_PORT"] = str(free_port())
         return env

@@ -162,9 +162,9 @@ def test_consumers_expect_each_producer_as_the_broker_user_of_its_name(rendered)
 
     config = by_kind(rendered, "ConfigMap")["marketplace-config"]["data"]
     settings = Settings.from_env(config)
-    assert "AMQP_PRODUCER_USERS" not in config
-    assert all(settings.producer_users.of(name) == name for name in SERVICES)
-    assert settings.replay_users == {"operator"}
+    assert "AMQP_PUBLISHERS" not in config
+    assert all(settings.publishers.of(name) == name for name in SERVICES)
+    assert settings.replayers == {"operator"}
 
 
 def test_referenced_secrets_and_config_exist(rendered):

@@ -98,7 +98,7 @@ class TestBrokerUsers:
         eventually(lambda: broker.count(dead_queue) == 1, message="the dead letter")
         dead = broker.get(dead_queue)
         published = f"broker user {sender!r}" if sender else "a publisher that set no user_id"
-        expected = amqp_kit.settings.producer_users.of("users")
+        expected = amqp_kit.settings.publishers.of("users")
         assert dead.headers["x-error"] == f"forged: {REGISTERED} from users was published by {published}, not by {expected!r}"
         assert dead.headers[PUBLISHED_BY] == (sender or "")
         assert dead.headers["x-retries"] == 0 and "x-death" not in dead.headers  # never retried
@@ -127,7 +127,7 @@ class TestBrokerUsers:
         [letter] = AmqpDeadLetters(amqp_kit.settings, runtime.service.name).list()
         assert letter.message_id == forged.id
         assert letter.error == (f"forged: {REGISTERED} from users was published by broker user {rogue_user!r}, "
-                                f"not by {amqp_kit.settings.producer_users.of('users')!r}")
+                                f"not by {amqp_kit.settings.publishers.of('users')!r}")
         assert calls == [genuine.id]
 
     def test_a_retry_keeps_the_publisher_of_the_original(self, amqp_kit, broker):

@@ -5,7 +5,7 @@ import pytest
 
 from shared.config import ConfigError, Settings
 from shared.events import CATALOG, OWNERS, Envelope
-from shared.provenance import PUBLISHED_BY, InvalidMapping, ProducerUsers, forgery, publisher
+from shared.provenance import PUBLISHED_BY, InvalidMapping, Publishers, forgery, published_by
 
 RELEASED = "payments.escrow.released"
 
@@ -21,17 +21,17 @@ class TestTheCatalogNamesOneOwnerPerType:
         assert OWNERS[RELEASED] == "payments"
 
 
-class TestProducerUsers:
+class TestPublishers:
     def test_unset_each_producer_publishes_as_the_user_of_its_own_name(self):
-        users = ProducerUsers.parse(None)
+        users = Publishers.parse(None)
         assert (users.of("payments"), users.of("contracts")) == ("payments", "contracts")
-        assert ProducerUsers.parse("") == ProducerUsers.parse(" , ") == users
+        assert Publishers.parse("") == Publishers.parse(" , ") == users
 
     def test_named_producers_and_a_fallback_for_the_rest(self):
-        users = ProducerUsers.parse(" payments = pay-prod ,*=shared")
+        users = Publishers.parse(" payments = pay-prod ,*=shared")
         assert (users.of("payments"), users.of("jobs")) == ("pay-prod", "shared")
-        assert ProducerUsers.parse("payments=pay-prod").of("jobs") == "jobs"
-        assert ProducerUsers.everyone("guest").of("reviews") == "guest"
+        assert Publishers.parse("payments=pay-prod").of("jobs") == "jobs"
+        assert Publishers.everyone("guest").of("reviews") == "guest"
 
     @pytest.mark.parametrize("text, error", [
         ("payments", "'payments' is not producer=user"),
@@ -41,19 +41,19 @@ class TestProducerUsers:
     ])
     def test_a_mapping_that_cannot_be_read_is_refused(self, text, error):
         with pytest.raises(InvalidMapping, match=error):
-            ProducerUsers.parse(text)
+            Publishers.parse(text)
 
     def test_settings_read_both_variables_and_name_the_bad_one(self):
-        settings = Settings.from_env({"AMQP_PRODUCER_USERS": "*=guest", "AMQP_REPLAY_USERS": " operator, ops2 ,"})
-        assert settings.producer_users == ProducerUsers.everyone("guest")
-        assert settings.replay_users == {"operator", "ops2"}
-        assert Settings.from_env({}).replay_users == frozenset()
-        with pytest.raises(ConfigError, match="^AMQP_PRODUCER_USERS: 'payments' is not producer=user"):
-            Settings.from_env({"AMQP_PRODUCER_USERS": "payments"})
+        settings = Settings.from_env({"AMQP_PUBLISHERS": "*=guest", "AMQP_REPLAYERS": " operator, ops2 ,"})
+        assert settings.publishers == Publishers.everyone("guest")
+        assert settings.replayers == {"operator", "ops2"}
+        assert Settings.from_env({}).replayers == frozenset()
+        with pytest.raises(ConfigError, match="^AMQP_PUBLISHERS: 'payments' is not producer=user"):
+            Settings.from_env({"AMQP_PUBLISHERS": "payments"})
 
 
 class TestForgery:
-    users = ProducerUsers.parse(None)
+    users = Publishers.parse(None)
 
     def test_the_owner_publishing_as_its_own_user_is_believed(self):
         assert forgery(envelope(), "payments", self.users) is None
@@ -79,8 +79,8 @@ class TestForgery:
             "not by 'payments'")
 
     def test_the_expected_user_comes_from_the_mapping(self):
-        assert forgery(envelope(), "guest", ProducerUsers.everyone("guest")) is None
-        assert forgery(envelope(), "payments", ProducerUsers.everyone("guest")) is not None
+        assert forgery(envelope(), "guest", Publishers.everyone("guest")) is None
+        assert forgery(envelope(), "payments", Publishers.everyone("guest")) is not None
 
     def test_a_hostile_producer_or_user_is_cut_short_in_the_reason(self):
         reason = forgery(envelope(producer="x" * 10_000), "payments", self.users)
@@ -91,20 +91,20 @@ class TestPublisher:
     """The broker's `user_id` is the publisher, except on a copy by the consumer itself or a replay user."""
 
     def test_the_user_id_is_the_publisher(self):
-        assert publisher("payments", {}, own_user="contracts") == "payments"
-        assert publisher(None, {}, own_user="contracts") == ""
+        assert published_by("payments", {}, own_user="contracts") == "payments"
+        assert published_by(None, {}, own_user="contracts") == ""
 
     def test_a_recorded_publisher_is_believed_on_the_consumers_own_copy(self):
-        assert publisher("contracts", {PUBLISHED_BY: "payments"}, own_user="contracts") == "payments"
-        assert publisher("contracts", {PUBLISHED_BY: b"payments"}, own_user="contracts") == "payments"
+        assert published_by("contracts", {PUBLISHED_BY: "payments"}, own_user="contracts") == "payments"
+        assert published_by("contracts", {PUBLISHED_BY: b"payments"}, own_user="contracts") == "payments"
 
-    def test_and_on_a_replay_users_copy(self):
-        assert publisher("operator", {PUBLISHED_BY: "payments"}, "contracts", frozenset({"operator"})) == "payments"
+    def test_and_on_a_replayers_copy(self):
+        assert published_by("operator", {PUBLISHED_BY: "payments"}, "contracts", frozenset({"operator"})) == "payments"
 
     def test_a_recorded_publisher_is_ignored_on_anyone_elses_message(self):
-        assert publisher("rogue", {PUBLISHED_BY: "payments"}, own_user="contracts") == "rogue"
-        assert publisher("operator", {PUBLISHED_BY: "payments"}, own_user="contracts") == "operator"
-        assert publisher(None, {PUBLISHED_BY: "payments"}, own_user="") == ""
+        assert published_by("rogue", {PUBLISHED_BY: "payments"}, own_user="contracts") == "rogue"
+        assert published_by("operator", {PUBLISHED_BY: "payments"}, own_user="contracts") == "operator"
+        assert published_by(None, {PUBLISHED_BY: "payments"}, own_user="") == ""
 
     def test_a_recorded_publisher_that_is_not_text_is_not_believed(self):
-        assert publisher("contracts", {PUBLISHED_BY: 42}, own_user="contracts") == "contracts"
+        assert published_by("contracts", {PUBLISHED_BY: 42}, own_user="contracts") == "contracts"
