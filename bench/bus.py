@@ -24,13 +24,15 @@ from pathlib import Path
 import pika
 import psycopg
 import sqlalchemy as sa
+from kombu import Connection
 
 from bench.profile import sampled
 from shared.bus.amqp import PREFETCH
 from shared.config import Settings
 from shared.db import Database, drop_database, ensure_database, normalize_url, utcnow
-from shared.events import Envelope
+from shared.events import OWNERS, Envelope
 from shared.ids import new_id
+from shared.provenance import Publishers
 from shared.runtime import Runtime
 from shared.service import Service
 from shared.tables import InboxRow, KitBase, OutboxRow
@@ -183,7 +185,8 @@ _NO_MIGRATIONS = Path(__file__).parent / "no_migrations"
 
 
 def _service(name: str, handlers: dict) -> Service:
-    return Service(name=name, metadata=KitBase.metadata, migrations=_NO_MIGRATIONS, handlers=handlers)
+    return Service(name=name, metadata=KitBase.metadata, migrations=_NO_MIGRATIONS, handlers=handlers,
+                   producer=OWNERS[EVENT])
 
 
 def _handled(event, uow) -> None:
@@ -191,7 +194,9 @@ def _handled(event, uow) -> None:
 
 
 def _runtime(name: str, url: str, amqp_url: str, handlers: dict) -> Runtime:
-    settings = Settings(amqp_url=amqp_url, database_urls={name: url})
+    # One broker user for the source and the sink: the event's producer publishes as it.
+    settings = Settings(amqp_url=amqp_url, database_urls={name: url},
+                        publishers=Publishers.everyone(Connection(amqp_url).userid))
     runtime = Runtime(_service(name, handlers), settings)
     runtime.migrate()
     return runtime
@@ -253,7 +258,7 @@ def drain(amqp_url: str, source_url: str, sink_url: str, count: int) -> dict:
     runtime = _runtime("benchsource", source_url, amqp_url, {})
     with runtime.db.transaction() as session:
         for number in range(count):
-            envelope = Envelope.new(EVENT, sample(number), producer="benchsource", correlation_id=new_id())
+            envelope = Envelope.new(EVENT, sample(number), producer=OWNERS[EVENT], correlation_id=new_id())
             session.add(OutboxRow(id=envelope.id, type=EVENT, body=envelope.to_json(), attempts=0))
     runtime.close()
     spawn = multiprocessing.get_context("spawn")

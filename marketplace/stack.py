@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 
+from kombu import Connection
+
 from marketplace import registry
 from marketplace.databases import create_missing
 from shared.bus.amqp import declare_all
@@ -23,6 +25,14 @@ def check(settings: Settings, services: dict) -> None:
         if name not in settings.database_urls and not settings.database_server_url:
             raise ConfigError(f"DATABASE_URL_{name.upper()}: `stack` needs PostgreSQL; set it or DATABASE_URL "
                               "(a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+
+
+def publishers(settings: Settings) -> dict[str, str]:
+    """Every service of the stack connects with the one AMQP_URL, so every producer publishes as its user
+    (unless AMQP_PUBLISHERS says otherwise): the consumers' check of who published an event holds."""
+    if os.environ.get("AMQP_PUBLISHERS"):
+        return {}
+    return {"AMQP_PUBLISHERS": f"*={Connection(settings.amqp_url).userid}"}
 
 
 def commands(services: dict, workers: int, api_workers: int, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
@@ -58,7 +68,7 @@ def run(settings: Settings, services: dict, workers: int, api_workers: int, port
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     # The children see the same ports (the gateway's targets default to them), whatever chose them.
-    env = {**os.environ, **registry.port_variables(ports)}
+    env = {**os.environ, **registry.port_variables(ports), **publishers(settings)}
     children = {label: subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
                 for label, argv in commands(services, workers, api_workers, ports)}
     print(f"stack: started {', '.join(children)}", flush=True)

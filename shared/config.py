@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping, Self
 
 from shared.db import normalize_url
+from shared.provenance import InvalidMapping, Publishers
 
 EMBEDDED_BUS = "memory://"
 
@@ -112,6 +113,13 @@ def _retention(env: Mapping[str, str], name: str) -> timedelta:
     return env_retention(env, name, "7d")
 
 
+def _publishers(env: Mapping[str, str]) -> Publishers:
+    try:
+        return Publishers.parse(env.get("AMQP_PUBLISHERS"))
+    except InvalidMapping as error:
+        raise ConfigError(f"AMQP_PUBLISHERS: {error}") from None
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """A service's own settings. A service subclasses it (a frozen dataclass) and reads its variables
@@ -149,6 +157,9 @@ class Settings:
     inbox_retention: timedelta = timedelta(days=7)
     prune_every: timedelta = timedelta(hours=1)
     prune_batch: int = 1000
+    # Forged events: the broker user each producer publishes as, and the users that may replay (shared/provenance.py).
+    publishers: Publishers = field(default_factory=Publishers)
+    replayers: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -189,6 +200,9 @@ class Settings:
             inbox_retention=inbox_retention,
             prune_every=env_duration(env, "PRUNE_EVERY", "1h"),
             prune_batch=env_int(env, "PRUNE_BATCH", 1000, 1, 100_000),
+            publishers=_publishers(env),
+            replayers=frozenset(user.strip() for user in (env.get("AMQP_REPLAYERS") or "").split(",")
+                                   if user.strip()),
         )
 
     def replace(self, **changes) -> "Settings":

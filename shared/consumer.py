@@ -11,6 +11,7 @@ from typing import Any, Callable
 from shared.context import Cause, caused_by, correlated
 from shared.db import utcnow
 from shared.events import CATALOG, Envelope, UndecodableMessage
+from shared.provenance import forgery
 from shared.tables import InboxRow
 
 log = logging.getLogger(__name__)
@@ -95,14 +96,17 @@ class Consumer:
         self.runtime = runtime
         self.handlers = runtime.service.handlers
         self.delays = runtime.settings.retry_delays
+        self.publishers = runtime.settings.publishers
 
     @property
     def routing_keys(self) -> list[str]:
         return sorted(self.handlers)
 
-    def process(self, body: bytes | str, retries: object = 0) -> Result:
+    def process(self, body: bytes | str, retries: object = 0, sender: str | None = None) -> Result:
         """Decide what happens to one delivery; never raises. `retries` is the delivery's count of retries as
-        its carrier holds it (a header, say): anything but a count within bounds makes the message dead."""
+        its carrier holds it (a header, say): anything but a count within bounds makes the message dead.
+        `sender` is the broker user that published it as the bus vouches for it (None: a bus without users);
+        an event its producer may not have sent is dead at once (shared/provenance.py)."""
         # Totality: a message that cannot be decoded, validated or read the headers of is dead at once,
         # with its reason, whatever the exception; an exception escaping here would leave it unsettled.
         envelope, count = None, 0
@@ -112,6 +116,11 @@ class Consumer:
             handler = self.handlers.get(envelope.type)
             if handler is None:
                 return self._count(Result(Outcome.IGNORED, envelope.type, envelope.id))
+            forged = forgery(envelope, sender, self.publishers)
+            if forged is not None:
+                # Forgeries: never handled, never retried; its data is not even read.
+                log.error("event %s %s refused; dead-lettered: %s", envelope.type, envelope.id, forged)
+                return self._count(Result(Outcome.DEAD, envelope.type, envelope.id, forged[:2000], count))
             event = Event(envelope, envelope.load())
         except Exception as error:  # noqa: BLE001 - see above
             reason = str(error) if isinstance(error, UndecodableMessage) else f"{type(error).__name__}: {error}"

@@ -38,6 +38,7 @@ class AmqpDeadLetters:
         self.url = settings.amqp_url
         self.queue = topology.dead_queue_name(service)
         self.target = topology.events_queue_name(service)
+        self.user = pika_parameters(self.url).credentials.username
 
     def _channel(self):
         connection = pika.BlockingConnection(pika_parameters(self.url))
@@ -71,7 +72,11 @@ class AmqpDeadLetters:
                 channel.basic_publish("", self.target, body, pika.BasicProperties(
                     content_type=properties.content_type, content_encoding=properties.content_encoding,
                     message_id=properties.message_id, type=properties.type,
-                    correlation_id=properties.correlation_id, delivery_mode=2, headers=headers), mandatory=True)
+                    correlation_id=properties.correlation_id, delivery_mode=2, headers=headers,
+                    # Provenance: the consumer believes the publisher its header records only on a copy
+                    # from its own broker user or a replay user (AMQP_REPLAYERS), and the broker
+                    # checks this user_id is ours.
+                    user_id=self.user), mandatory=True)
                 channel.basic_ack(method.delivery_tag)
                 replayed += 1
         finally:

@@ -46,7 +46,7 @@ class UnitOfWork:
     def emit(self, type_: str, data: dict[str, Any], *, correlation_id: str | None = None) -> Envelope:
         """Write an event to the outbox; it is published only if this transaction commits."""
         envelope = Envelope.new(
-            type_, data, producer=self.runtime.service.name,
+            type_, data, producer=self.runtime.service.producer,
             correlation_id=correlation_id or (self.cause.correlation_id if self.cause else context.current_correlation_id()),
             causation_id=self.cause.id if self.cause else context.causation_id.get(),
         )

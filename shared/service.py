@@ -53,7 +53,12 @@ class Service:
     # (shared/suspensions.py) and adds their handlers here; the owner of the accounts gives its own
     # check instead, `(session, user_id) -> bool`, and follows nothing.
     suspended: Callable[[Any, str], bool] | None = None
+    # The producer its events name, the owner of their types in the catalog: its name unless given (a copy
+    # of it under another name, as tests run one, still speaks as the same producer).
+    producer: str = ""
 
     def __post_init__(self):
+        if not self.producer:
+            object.__setattr__(self, "producer", self.name)
         if self.suspended is None:
             object.__setattr__(self, "handlers", with_kit_steps(self.handlers))

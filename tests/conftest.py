@@ -26,6 +26,7 @@ import pytest
 
 from shared.config import Settings
 from shared.db import Database, database_on_server, drop_database
+from shared.provenance import Publishers
 from tests import infra
 
 
@@ -37,11 +38,16 @@ def containers():
 
 @pytest.fixture(scope="session")
 def amqp_url(containers) -> str:
+    """The tests' broker. It has one user for every service: every producer publishes as it, in the
+    settings below and in every process a test starts (AMQP_PUBLISHERS, unless set already)."""
     if os.environ.get("AMQP_URL", "").startswith("amqp"):
-        return os.environ["AMQP_URL"]
-    if infra.docker_answers():
-        return infra.start_rabbitmq(containers)
-    infra.unavailable("RabbitMQ")
+        url = os.environ["AMQP_URL"]
+    elif infra.docker_answers():
+        url = infra.start_rabbitmq(containers)
+    else:
+        infra.unavailable("RabbitMQ")
+    os.environ.setdefault("AMQP_PUBLISHERS", f"*={infra.amqp_user(url)}")
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +107,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def amqp_settings(settings, amqp_url) -> Settings:
-    return settings.replace(amqp_url=amqp_url)
+    return settings.replace(amqp_url=amqp_url, publishers=Publishers.everyone(infra.amqp_user(amqp_url)))
 
 
 @pytest.fixture
@@ -130,6 +136,14 @@ def private_bus(amqp_settings):
     bus = PrivateBus(amqp_settings)
     yield bus
     bus.delete()
+
+
+@pytest.fixture(scope="session")
+def rogue_url(amqp_url) -> str:
+    """A second broker user on the tests' vhost, made for this run with rabbitmqctl and removed after it:
+    it may publish anywhere, and is no service's user."""
+    with infra.broker_user(amqp_url, "rogue") as url:
+        yield url
 
 
 @pytest.fixture

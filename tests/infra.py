@@ -4,9 +4,12 @@ In CI (`CI` set) a missing server fails the run instead: nothing that needs one 
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -64,6 +67,37 @@ def start_postgres(stack):
 
     container = stack.enter_context(PostgresContainer(postgres_image(), driver="psycopg"))
     return container.get_connection_url()
+
+
+def amqp_user(url: str) -> str:
+    """The broker user a URL connects as (kombu's reading: `guest` when it names none)."""
+    from kombu import Connection
+
+    return Connection(url).userid
+
+
+@contextlib.contextmanager
+def broker_user(amqp_url: str, prefix: str, write: str = ".*"):
+    """A broker user of its own on `amqp_url`'s vhost, allowed to publish to exchanges matching `write`
+    (and nothing else); yields its URL and deletes it at the end. Needs rabbitmqctl beside the broker."""
+    parts = urlsplit(amqp_url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmqctl"):
+        unavailable("rabbitmqctl beside the local RabbitMQ (to add a broker user)")
+    from kombu import Connection
+
+    vhost = Connection(amqp_url).virtual_host or "/"
+    name, password = unique(prefix), uuid.uuid4().hex
+
+    def ctl(*args: str) -> None:
+        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"rabbitmqctl {args[0]}: {done.stdout}{done.stderr}"
+
+    ctl("add_user", name, password)
+    try:
+        ctl("set_permissions", "-p", vhost, name, "", write, "")
+        yield f"amqp://{name}:{password}@{parts.hostname}:{parts.port or 5672}/{quote(vhost, safe='')}"
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True, timeout=60)
 
 
 def unique(prefix: str) -> str:

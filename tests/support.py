@@ -15,7 +15,7 @@ from shared.bus.embedded import EmbeddedBus
 from shared.config import ServiceSettings, Settings
 from shared.db import Database
 from shared.dlq import pika_parameters
-from shared.events import Envelope
+from shared.events import OWNERS, Envelope
 from shared.http import create_app
 from shared.ids import new_id  # noqa: F401 - stories take new_id from here
 from shared.runtime import Runtime
@@ -81,8 +81,8 @@ class Harness:
         return {"Authorization": f"Bearer {token}", **extra}
 
     def publish(self, type_: str, data: dict, *, correlation_id: str | None = None) -> Envelope:
-        """An event as another service would publish it, straight onto the bus."""
-        envelope = Envelope.new(type_, data, producer="test", correlation_id=correlation_id or new_id())
+        """An event as its producer would publish it, straight onto the bus."""
+        envelope = Envelope.new(type_, data, producer=OWNERS[type_], correlation_id=correlation_id or new_id())
         self.runtime.bus.publish([envelope], settled=lambda _: None)
         return envelope
 

@@ -18,10 +18,12 @@ from shared.parked import ParkedMessages
 
 __all__ = ["AmqpBus", "Bus", "EmbeddedBus", "Handler", "PublishError", "connect_bus"]
 
-Handler = Callable[[bytes | str, object], Result]
-"""`handler(body, retries) -> Result`: handles one delivery (the consumer's `process`); never raises for a
-message it could not handle, it says so in the result (retry after a delay, or dead). `retries` is the count
-as the delivery carries it (RabbitMQ: the `x-retries` header, unchecked); the handler reads it. A bus still
+Handler = Callable[[bytes | str, object, str | None], Result]
+"""`handler(body, retries, sender) -> Result`: handles one delivery (the consumer's `process`); never raises for
+a message it could not handle, it says so in the result (retry after a delay, or dead). `retries` is the count
+as the delivery carries it (RabbitMQ: the `x-retries` header, unchecked); the handler reads it. `sender` is the
+broker user that published it (RabbitMQ: its `user_id`, which the broker checked; '' when unknown), or None
+from a bus without users (the embedded one). A bus still
 treats a handler that raises as having said "dead", so no message stays unsettled."""
 
 

@@ -14,6 +14,7 @@ from shared.bus import topology
 from shared.config import Settings
 from shared.consumer import Outcome, Result
 from shared.events import Envelope
+from shared.provenance import PUBLISHED_BY, published_by
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class AmqpBus:
         self.exchange = topology.events_exchange(exchange or settings.exchange)
         self.audit_max_length = settings.audit_max_length
         self.retry_delays = settings.retry_delays
+        # Provenance: what it publishes carries the user it connects as, which the broker checks.
+        self.user = Connection(self.url).userid or ""
+        self.replayers = settings.replayers
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
@@ -154,7 +158,7 @@ class AmqpBus:
                 envelope.to_json().encode(), exchange=self.exchange, routing_key=envelope.type,
                 content_type="application/json", content_encoding="utf-8", delivery_mode=2,
                 message_id=envelope.id, type=envelope.type, correlation_id=envelope.correlation_id,
-                headers={"producer": envelope.producer}, mandatory=True, retry=False,
+                headers={"producer": envelope.producer}, user_id=self.user, mandatory=True, retry=False,
             )
             tags[confirms.sent()] = envelope
         nacked = confirms.wait(CONFIRM_TIMEOUT)
@@ -224,15 +228,18 @@ class AmqpBus:
                 backoff = min(backoff * 2, 10)
 
     def _on_message(self, service: str, handler, side: Producer, returned: _Returned, message) -> None:
+        sender = ""
         try:
             headers = dict(message.headers or {})
-            result = handler(message.body, headers.get("x-retries"))
+            sender = published_by(message.properties.get("user_id"), headers, self.user, self.replayers)
+            headers[PUBLISHED_BY] = sender  # its copies (retries, dead letters) say who published the original
+            result = handler(message.body, headers.get("x-retries"), sender)
         except Exception as error:  # noqa: BLE001 - the last resort: a message nobody could decide on is dead
             # Totality: the handler says what to do with every message and never raises; should it raise
             # all the same, the message must not stay unacked, to be redelivered first forever.
             log.exception("%s consumer: could not decide on message %s; dead-lettered",
                           service, message.properties.get("message_id"))
-            headers = _readable(message)
+            headers = {**_readable(message), PUBLISHED_BY: sender}
             result = Result(Outcome.DEAD, error=f"the consumer failed on it: {type(error).__name__}: {error}"[:2000])
         if result.outcome is Outcome.RETRY:
             self._forward(side, returned, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
@@ -260,7 +267,7 @@ class AmqpBus:
                      content_type=message.content_type or "application/octet-stream",
                      content_encoding=message.content_encoding or "binary",
                      message_id=properties.get("message_id"), type=properties.get("type"),
-                     correlation_id=properties.get("correlation_id"), delivery_mode=2, mandatory=True,
+                     correlation_id=properties.get("correlation_id"), user_id=self.user, delivery_mode=2, mandatory=True,
                      timeout=CONFIRM_TIMEOUT, retry=False)
         if marker in returned.ids:
             raise PublishError(f"{routing_key} is missing on the broker; the message stays on its queue")

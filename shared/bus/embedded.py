@@ -116,7 +116,7 @@ class EmbeddedBus:
                 continue
             try:
                 body = envelope.to_json()
-                result = handler(body, 0)
+                result = handler(body, 0, None)  # no broker, no users: the consumer checks ownership only
             except Exception as error:  # noqa: BLE001 - the last resort: a message nobody could decide on is dead
                 log.exception("%s: could not decide on event %s; dead-lettered", queue, envelope.id)
                 body = _body(envelope)
@@ -137,7 +137,7 @@ class EmbeddedBus:
         try:
             while not stop.is_set() and (due := parked.next_due()) is not None:
                 try:
-                    result = handler(due.body, due.retries)
+                    result = handler(due.body, due.retries, None)
                 except Exception as error:  # noqa: BLE001 - the last resort, as for a first delivery
                     log.exception("%s: could not decide on a retry; dead-lettered", queue)
                     result = Result(Outcome.DEAD, error=f"the consumer failed on it: {type(error).__name__}: {error}"[:2000])

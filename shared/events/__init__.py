@@ -22,11 +22,16 @@ class UndecodableMessage(ValueError):
     """A body that is not an envelope this service can read; it goes to dead letters at once."""
 
 
+_PRODUCERS = (users, jobs, contracts, payments, reviews)
+
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     (name, 1): schema
-    for module in (users, jobs, contracts, payments, reviews)
+    for module in _PRODUCERS
     for name, schema in module.EVENTS.items()
 }
+
+# The one producer that may send each event type: the module that declares its schema.
+OWNERS: dict[str, str] = {name: module.__name__.rsplit(".", 1)[-1] for module in _PRODUCERS for name in module.EVENTS}
 
 
 def schema_for(type_: str, version: int = 1) -> Schema:

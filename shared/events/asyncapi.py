@@ -30,7 +30,9 @@ ENVELOPE: JsonSchema = {
         "id": {"type": "string", "format": "uuid", "description": "Unique per event; consumers deduplicate on it."},
         "type": {"type": "string", "description": "The event type, also the routing key."},
         "version": {"type": "integer", "minimum": 1, "description": "Schema version of `data` for this type."},
-        "producer": {"type": "string", "description": "The service that sent the event."},
+        "producer": {"type": "string", "description": (
+            "The service that sent the event: the owner of `type`, publishing as its own broker user (the AMQP "
+            "`user_id`, which the broker checks); anything else is dead-lettered as forged.")},
         "correlation_id": {"type": "string", "description": (
             "The saga's id, the same on every event of one saga; else the HTTP request's X-Correlation-ID.")},
         "causation_id": {"type": ["string", "null"],
@@ -48,6 +50,9 @@ HEADERS: JsonSchema = {
         "x-retries": {"type": "integer", "minimum": 0,
                       "description": "How many times the receiving service has retried this message."},
         "x-error": {"type": "string", "description": "Why the last attempt failed (on retries and dead letters)."},
+        "x-published-by": {"type": "string", "description": (
+            "On retries and dead letters: the broker user that published the original (believed only on a copy "
+            "from the consuming service's own user or a replay user).")},
     },
     "required": ["producer"],
 }

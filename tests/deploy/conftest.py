@@ -54,7 +54,7 @@ def broker(amqp_url):
     vhost = prefix + "marketplace"
     for user in rendered["users"]:
         user["name"] = prefix + user["name"]
-    for permission in rendered["permissions"]:
+    for permission in rendered["permissions"] + rendered["topic_permissions"]:
         permission["user"], permission["vhost"] = prefix + permission["user"], vhost
     rendered["vhosts"] = [{**v, "name": vhost} for v in rendered["vhosts"]]
     # rabbitmqctl may run as the broker's own user, who cannot read pytest's temporary folders,
@@ -69,7 +69,9 @@ def broker(amqp_url):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # the import is asynchronous
             listed = _rabbitmqctl("list_permissions", "-p", vhost, check=False).stdout
-            if all(prefix + name in listed for name in passwords):
+            topics = _rabbitmqctl("list_topic_permissions", "-p", vhost, check=False).stdout
+            if all(prefix + name in listed for name in passwords) and all(
+                    prefix + permission["user"][len(prefix):] in topics for permission in rendered["topic_permissions"]):
                 break
             time.sleep(0.3)
         else:

@@ -124,6 +124,21 @@ def test_each_service_gets_only_its_own_credentials(resolved):
         assert urlsplit(migrate[f"DATABASE_URL_{name.upper()}"]).username == f"marketplace_{name}"
 
 
+def test_each_consumer_expects_each_producer_as_the_broker_user_of_its_name(resolved):
+    """The check of who published an event holds with the definitions' users: no mapping, so the default
+    (each producer publishes as the user of its own name); the operator's replays keep their publisher."""
+    from shared.config import Settings
+
+    for name in SERVICES:
+        for role in ("api", "worker"):
+            env = resolved[f"{name}-{role}"]["environment"]
+            settings = Settings.from_env(env)
+            assert {producer: settings.publishers.of(producer) for producer in SERVICES} == {
+                producer: producer for producer in SERVICES}
+            assert urlsplit(env["AMQP_URL"]).username == settings.publishers.of(name)
+            assert settings.replayers == {urlsplit(resolved["topology"]["environment"]["AMQP_URL"]).username}
+
+
 def test_the_gateway_routes_to_each_api_by_its_compose_name(resolved):
     env = resolved["gateway"]["environment"]
     for name in SERVICES:

@@ -150,6 +150,10 @@ def test_every_compose_service_starts_locally_as_compose_runs_it(broker, databas
     def environment(name: str) -> dict:
         env = {**base, **IMAGE_ENV, "VAR_DIR": str(tmp_path / "var" / name)}
         env.update({key: local.value(str(value)) for key, value in services[name].get("environment", {}).items()})
+        # The definitions' users carry this run's prefix here: the consumers' check must expect them under it.
+        env["AMQP_PUBLISHERS"] = ",".join(f"{s}={broker['users'][s][0]}" for s in SERVICES)
+        if env.get("AMQP_REPLAYERS") == "operator":
+            env["AMQP_REPLAYERS"] = broker["users"]["operator"][0]
         if "METRICS_PORT" in env:
             env["METRICS_PORT"] = str(free_port())
         return env
@@ -210,6 +214,43 @@ def test_every_compose_service_starts_locally_as_compose_runs_it(broker, databas
         "budget_type": "fixed", "budget_amount": 10000})
     assert job.status_code == 201, job.text
     assert requests.get(f"{gateway}/jobs/{job.json()['id']}", timeout=10).json()["title"] == "Deploy check"
+    assert_a_forged_release_is_refused(broker)
     for name, process in running.items():
         assert process.poll() is None, f"{name} exited:\n{processes.log(name)}"
     assert json.loads(requests.get(f"{gateway}/health", timeout=5).text)["status"] == "ok"
+
+
+def assert_a_forged_release_is_refused(broker) -> None:
+    """jobs' user forges payments.escrow.released: the broker refuses it on marketplace.events (not jobs'
+    routing key); put straight on contracts' queue, contracts parks it as forged, for the operator to see."""
+    import pika
+
+    from shared.config import Settings
+    from shared.dlq import AmqpDeadLetters, pika_parameters
+    from shared.events import Envelope
+    from shared.ids import new_id
+
+    forged = Envelope.new("payments.escrow.released", {
+        "contract_id": new_id(), "milestone_id": new_id(), "freelancer_id": new_id(), "amount": 10_000,
+        "freelancer_fee": 1_000, "available_at": "2030-01-01T00:00:00Z"}, producer="payments", correlation_id=new_id())
+    jobs = pika_parameters(broker["url"]("jobs"))
+    properties = pika.BasicProperties(message_id=forged.id, type=forged.type, delivery_mode=2,
+                                      user_id=jobs.credentials.username)
+    connection = pika.BlockingConnection(jobs)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="ACCESS_REFUSED"):
+            channel.basic_publish("marketplace.events", forged.type, forged.to_json().encode(), properties)
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish("", "contracts.events", forged.to_json().encode(), properties, mandatory=True)
+    finally:
+        connection.close()
+    dead = AmqpDeadLetters(Settings(amqp_url=broker["url"]("operator")), "contracts")
+    deadline = time.monotonic() + 30
+    while not (letters := [letter for letter in dead.list() if letter.message_id == forged.id]):
+        assert time.monotonic() < deadline, "contracts did not park the forged release"
+        time.sleep(0.5)
+    assert letters[0].error == (f"forged: payments.escrow.released from payments was published by broker user "
+                                f"{jobs.credentials.username!r}, not by {broker['users']['payments'][0]!r}")

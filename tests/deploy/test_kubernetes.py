@@ -155,6 +155,18 @@ def test_each_service_reads_only_its_own_secret(rendered):
                         assert name == "users-api", "only users signs tokens"
 
 
+def test_consumers_expect_each_producer_as_the_broker_user_of_its_name(rendered):
+    """The ConfigMap every service reads keeps the default mapping (each producer publishes as the user of its
+    own name, its secret's AMQP_URL) and lets the operator's replays keep their publisher."""
+    from shared.config import Settings
+
+    config = by_kind(rendered, "ConfigMap")["marketplace-config"]["data"]
+    settings = Settings.from_env(config)
+    assert "AMQP_PUBLISHERS" not in config
+    assert all(settings.publishers.of(name) == name for name in SERVICES)
+    assert settings.replayers == {"operator"}
+
+
 def test_referenced_secrets_and_config_exist(rendered):
     """Every Secret key a manifest needs is made by secrets-from-env.py (from the compose .env
     file), and every ConfigMap key it reads is in the rendered ConfigMaps."""

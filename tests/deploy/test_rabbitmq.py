@@ -20,6 +20,7 @@ import pytest
 
 from shared.bus import topology
 from shared.config import Settings
+from shared.events import OWNERS
 from tests.deploy.helpers import SERVICES, definitions, render_definitions_module
 
 DELAYS = (timedelta(seconds=1), timedelta(seconds=10), timedelta(seconds=60), timedelta(milliseconds=500),
@@ -93,6 +94,19 @@ def test_no_service_may_touch_another_services_queues_or_read_dead_letters():
         assert not re.search(granted["read"], topology.dead_queue_name(service)), "dead letters are the operator's"
 
 
+def test_each_service_may_publish_only_its_own_events_to_the_exchange():
+    """Topic permissions on marketplace.events: a service's routing keys (its event types) and no others'."""
+    topics = {(t["user"], t["exchange"]): t for t in definitions()["topic_permissions"]}
+    assert set(topics) == {(service, EVENTS) for service in SERVICES}
+    assert all(t["vhost"] == "marketplace" for t in topics.values())
+    for service in SERVICES:
+        granted = topics[(service, EVENTS)]
+        for type_, owner in OWNERS.items():
+            assert bool(re.search(granted["write"], type_)) == (owner == service), (service, type_)
+        assert not re.search(granted["write"], f"x{service}.user.registered")
+        assert re.search(granted["read"], "#"), "its queues bind any producer's types, and the audit queue everything"
+
+
 def test_the_operator_may_do_everything_in_the_vhost():
     operator = permissions()["operator"]
     assert operator["configure"] == operator["write"] == operator["read"] == ".*"
@@ -119,7 +133,7 @@ def test_the_renderer_hashes_each_password_the_way_rabbitmq_checks_it():
 def test_on_a_real_broker_each_service_user_can_run_its_service_and_nothing_more(broker):
     """The imported definitions, used for real: the operator declares the topology; each service
     user declares what its worker declares, publishes what it publishes, consumes its own queue,
-    and is refused another service's queues and its own dead letters."""
+    and is refused another service's events, another service's queues and its own dead letters."""
     from amqp.exceptions import AccessRefused
     from kombu import Connection, Producer, Queue
 
@@ -140,6 +154,8 @@ def test_on_a_real_broker_each_service_user_can_run_its_service_and_nothing_more
             producer.publish(b"{}", exchange=DEAD, routing_key=name, mandatory=True)
             Queue(topology.events_queue_name(name), channel=connection.channel()).get()
         other = SERVICES[(SERVICES.index(name) + 1) % len(SERVICES)]
+        with Connection(url, transport_options={"confirm_publish": True}) as connection, pytest.raises(AccessRefused):
+            Producer(connection.channel()).publish(b"{}", exchange=bus.exchange, routing_key=f"{other}.deploy.forged")
         for queue, action in ((topology.events_queue_name(other), "declare"), (topology.events_queue_name(other), "get"),
                               (topology.dead_queue_name(name), "get")):
             with Connection(url) as connection, pytest.raises(AccessRefused):

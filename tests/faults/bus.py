@@ -68,7 +68,7 @@ class BusObserver:
             channel.basic_publish(EXCHANGE, properties.type or json.loads(body)["type"], body, pika.BasicProperties(
                 content_type=properties.content_type, content_encoding=properties.content_encoding,
                 message_id=message_id, type=properties.type, correlation_id=properties.correlation_id,
-                delivery_mode=2, headers=headers))
+                user_id=properties.user_id, delivery_mode=2, headers=headers))
             with self._lock:
                 self.duplicated += 1
 

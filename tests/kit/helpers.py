@@ -147,9 +147,11 @@ class Kit:
         self.runtimes: list[Runtime] = []
         self.workers: list[Worker] = []
 
-    def service(self, *, handlers: dict | None = None, timers: dict | None = None, name: str | None = None) -> Service:
+    def service(self, *, handlers: dict | None = None, timers: dict | None = None, name: str | None = None,
+                producer: str = "users") -> Service:
+        """A toy service; the events it emits are users' (`REGISTERED`, `SUSPENDED`), so it speaks as users."""
         service = Service(name=name or unique("kit"), metadata=KitBase.metadata, migrations=self.migrations,
-                          handlers=dict(handlers or {}), timers=dict(timers or {}))
+                          handlers=dict(handlers or {}), timers=dict(timers or {}), producer=producer)
         if self._on_service:
             self._on_service(service)
         return service
@@ -205,6 +207,7 @@ class Broker:
         self.connection = pika.BlockingConnection(pika.ConnectionParameters(
             host=parts["hostname"], port=parts["port"] or 5672, virtual_host=parts["virtual_host"] or "/",
             credentials=pika.PlainCredentials(parts["userid"] or "guest", parts["password"] or "guest")))
+        self.user = parts["userid"] or "guest"
         self.channel = self._open_channel()
         self._queues: list[str] = []
         self._exchanges: list[str] = []
@@ -231,9 +234,12 @@ class Broker:
         self.channel.queue_bind(name, exchange, routing_key)
 
     def publish(self, body: bytes | str, *, routing_key: str, exchange: str = "", **properties) -> None:
-        """A raw message, confirmed; mandatory, so a wrong queue name fails the test instead of vanishing."""
+        """A raw message, confirmed; mandatory, so a wrong queue name fails the test instead of vanishing. It
+        carries the broker user it is published as, as the kit's publishers do, unless `user_id` says otherwise
+        (None: no user_id at all)."""
         if isinstance(body, str):
             body = body.encode()
+        properties.setdefault("user_id", self.user)
         self.channel.basic_publish(exchange, routing_key, body, pika.BasicProperties(delivery_mode=2, **properties),
                                    mandatory=True)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shared.bus import topology
 from shared.consumer import Consumer
 from shared.db import utcnow
-from shared.events import CATALOG, Envelope
+from shared.events import CATALOG, OWNERS, Envelope
 from shared.ids import new_id
 from shared.tables import OutboxRow
 from tests.kit.helpers import (REGISTERED, SUSPENDED, effect_counts, inbox_ids, outcomes, record, record_effect,
@@ -59,7 +59,7 @@ class TestDuplicateDelivery:
         amqp_kit.worker(first)
         amqp_kit.worker(second)
         assert broker.consumers(topology.events_queue_name(service.name)) == 2
-        events = [Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        events = [Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id())
                   for _ in range(20)]
 
         first.bus.publish([copy for event in events for copy in (event, event)])
@@ -130,7 +130,7 @@ class TestFailingHandler:
 
 
 def as_envelope(type_: str, data: dict, **overrides) -> bytes:
-    fields = {"type": type_, "data": data, "producer": "kit", "correlation_id": new_id(), **overrides}
+    fields = {"type": type_, "data": data, "producer": OWNERS[type_], "correlation_id": new_id(), **overrides}
     return Envelope(**fields).to_json().encode()
 
 
@@ -170,7 +170,7 @@ class TestUndecodableMessages:
         assert calls == []
         assert inbox_ids(runtime.db) == []
         # and the next good event is handled
-        good = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        good = Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id())
         broker.publish(good.to_json(), routing_key=topology.events_queue_name(name))
         eventually(lambda: effect_counts(runtime.db) == {good.id: 1})
 
@@ -211,7 +211,7 @@ class TestUndecodableMessages:
     def test_an_event_whose_data_holds_a_timestamp_out_of_range_is_dead_lettered_at_once(self, consuming, broker,
                                                                                          moment, error):
         data = {**sample_data(CATALOG[(RELEASED, 1)]()), "available_at": moment}
-        body = json.dumps({"type": RELEASED, "data": data, "producer": "kit", "version": 1, "id": new_id(),
+        body = json.dumps({"type": RELEASED, "data": data, "producer": "payments", "version": 1, "id": new_id(),
                            "correlation_id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode()
         self.assert_dead_at_once(broker, *consuming, body, error)
 
@@ -234,10 +234,10 @@ class TestUndecodableMessages:
         # The last resort: should deciding on a message raise all the same, it is not left unacked.
         process = Consumer.process
 
-        def explodes(self, body, retries=0):
+        def explodes(self, body, retries=0, sender=None):
             if b"explode" in (body if isinstance(body, bytes) else body.encode()):
                 raise MemoryError("explode")
-            return process(self, body, retries)
+            return process(self, body, retries, sender)
 
         monkeypatch.setattr(Consumer, "process", explodes)
         calls = []
@@ -251,7 +251,7 @@ class TestUndecodableMessages:
     def test_good_retries_headers_are_still_read(self, consuming, broker):
         runtime, calls = consuming
         name = runtime.service.name
-        events = [Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id()) for _ in range(3)]
+        events = [Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id()) for _ in range(3)]
         for event, retries in zip(events, [2, "1", None]):
             broker.publish(event.to_json(), routing_key=topology.events_queue_name(name), headers={"x-retries": retries})
 

@@ -62,7 +62,7 @@ class TestUnroutablePublish:
         exchange = unique("test.unrouted")
         broker.declare_exchange(exchange)  # the bare exchange: no queue (not even the audit queue) is bound
         bus = AmqpBus(amqp_settings, exchange=exchange)
-        event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        event = Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id())
         try:
             with pytest.raises(PublishError, match="unroutable"):
                 bus.publish([event])
@@ -96,7 +96,7 @@ class TestConfirmTimeout:
         broker.declare_exchange(exchange)
         broker.declare_queue(queue, exchange, REGISTERED)
         bus = AmqpBus(amqp_settings, exchange=exchange)
-        late, next_ = (Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        late, next_ = (Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id())
                        for _ in range(2))
         try:
             monkeypatch.setattr(amqp, "CONFIRM_TIMEOUT", 0)  # the broker's confirm cannot arrive in time

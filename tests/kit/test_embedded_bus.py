@@ -67,7 +67,7 @@ class TestDeliveryInOneProcess:
         [cause] = emit(producer, (REGISTERED, registered()))
 
         [effect] = eventually(lambda: received, message="the follow-up event")
-        assert (effect.type, effect.producer) == (SUSPENDED, middle.service.name)
+        assert (effect.type, effect.producer) == (SUSPENDED, middle.service.producer)
         assert effect.correlation_id == cause.correlation_id
         assert effect.causation_id == cause.id
         assert effect.data["user_id"] == cause.data["user_id"]
@@ -130,7 +130,7 @@ class TestFailingHandler:
         calls = []
         consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: lambda event, uow: calls.append(1)}))
         embedded_kit.worker(consumer)
-        future = Envelope(REGISTERED, registered(), "kit", "correlation", version=2)
+        future = Envelope(REGISTERED, registered(), "users", "correlation", version=2)
 
         embedded_kit.bus.publish([future])
 
@@ -223,7 +223,7 @@ class TestUpgrade:
         with database.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "kit_0001")
-        event = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id="before-the-upgrade")
+        event = Envelope.new(REGISTERED, registered(), producer="users", correlation_id="before-the-upgrade")
         with database.transaction() as session:  # as the kit kept a retry before it had a table for them
             session.add(TimerRow(kind="bus.retry", key=f"{event.id}:1", due_at=utcnow(), attempts=0,
                                  payload={"body": event.to_json(), "retries": 1, "error": "ConnectionError: flaky"}))
@@ -261,7 +261,7 @@ class TestNoMessageStallsTheQueue:
         assert (dead.message_id, dead.retries) == (bad.id, 0)
         assert error in dead.error
         assert calls == [] and retries(consumer.db) == [] and inbox_ids(consumer.db) == []
-        good = Envelope.new(REGISTERED, registered(), producer="kit", correlation_id=new_id())
+        good = Envelope.new(REGISTERED, registered(), producer="users", correlation_id=new_id())
         embedded_kit.bus.publish([good])
         eventually(lambda: effect_counts(consumer.db) == {good.id: 1})
 
@@ -271,30 +271,30 @@ class TestNoMessageStallsTheQueue:
     ], ids=["year-99999", "before-year-1-in-utc"])
     def test_an_envelope_whose_timestamp_cannot_be_read_is_parked_at_once(self, embedded_kit, consuming,
                                                                            occurred_at, error):
-        bad = Envelope(REGISTERED, registered(), "kit", new_id(), occurred_at=occurred_at)
+        bad = Envelope(REGISTERED, registered(), "users", new_id(), occurred_at=occurred_at)
         self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, error)
 
     @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"])
     def test_an_event_whose_data_holds_a_timestamp_out_of_range_is_parked_at_once(self, embedded_kit, consuming,
                                                                                    moment):
         data = {**sample_data(CATALOG[(RELEASED, 1)]()), "available_at": moment}
-        bad = Envelope(RELEASED, json.loads(json.dumps(data, default=str)), "kit", new_id())
+        bad = Envelope(RELEASED, json.loads(json.dumps(data, default=str)), "payments", new_id())
         self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "'available_at': ['Timestamp out of range.']")
 
     def test_an_event_nested_too_deep_to_write_is_parked_at_once(self, embedded_kit, consuming):
         nested: list = []
         for _ in range(100_000):
             nested = [nested]
-        bad = Envelope(REGISTERED, registered(name=nested), "kit", new_id())
+        bad = Envelope(REGISTERED, registered(name=nested), "users", new_id())
         self.assert_parked_then_next_flows(embedded_kit, *consuming, bad, "RecursionError")
 
     def test_a_message_the_consumer_raises_on_is_parked_and_the_next_flows(self, embedded_kit, monkeypatch):
         process = Consumer.process
 
-        def explodes(self, body, retries=0):
+        def explodes(self, body, retries=0, sender=None):
             if "explode" in body:
                 raise MemoryError("explode")
-            return process(self, body, retries)
+            return process(self, body, retries, sender)
 
         monkeypatch.setattr(Consumer, "process", explodes)
         calls = []
@@ -304,7 +304,7 @@ class TestNoMessageStallsTheQueue:
 
         consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: handler}))
         embedded_kit.worker(consumer)
-        bad = Envelope.new(REGISTERED, registered(name="explode"), producer="kit", correlation_id=new_id())
+        bad = Envelope.new(REGISTERED, registered(name="explode"), producer="users", correlation_id=new_id())
 
         self.assert_parked_then_next_flows(embedded_kit, consumer, calls, bad, "MemoryError: explode")
 

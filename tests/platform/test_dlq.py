@@ -32,7 +32,8 @@ class Flaky:
 
 def toy_service(handler) -> Service:
     return Service(name=f"dlq{uuid.uuid4().hex[:8]}", metadata=KitBase.metadata,
-                   migrations=Path(__file__).parent / "no_migrations", handlers={"users.user.registered": handler})
+                   migrations=Path(__file__).parent / "no_migrations", handlers={"users.user.registered": handler},
+                   producer="users")
 
 
 def registered(user_id: str) -> dict:
