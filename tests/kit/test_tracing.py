@@ -1,7 +1,9 @@
 """Traces across the bus: the envelope carries the producer's span, every delivery of it continues that span."""
 from __future__ import annotations
 
+import io
 import json
+import logging
 
 import pytest
 from opentelemetry import trace
@@ -15,7 +17,9 @@ from shared import tracing
 from shared.bus import PublishError
 from shared.config import ConfigError
 from shared.dlq import EmbeddedDeadLetters
+from shared.context import correlated
 from shared.events import Envelope
+from shared.logs import configure_logging
 from tests.kit.helpers import REGISTERED, dead_letters, effect_counts, outbox_row, record, registered
 from tests.support import eventually
 
@@ -180,6 +184,46 @@ class TestTheConsumerContinuesIt:
         assert process.parent.span_id == create.context.span_id
         failed, sent = spans.named(f"send {embedded_kit.settings.exchange}")[:2]
         assert not failed.status.is_ok and sent.status.is_unset
+
+
+class TestLogLines:
+    @pytest.fixture
+    def log_lines(self, settings):
+        """`log_lines(format)`: the kit's handler as `configure_logging` installs it, writing into a buffer."""
+        root = logging.getLogger()
+        kept_handlers, kept_level = root.handlers[:], root.level
+        buffer = io.StringIO()
+
+        def install(log_format: str):
+            configure_logging(settings.replace(log_format=log_format))
+            root.handlers[0].setStream(buffer)
+            return buffer
+
+        yield install
+        root.handlers[:] = kept_handlers
+        root.setLevel(kept_level)
+
+    def test_a_json_line_carries_the_trace_and_span_beside_the_correlation_id(self, log_lines, spans):
+        buffer = log_lines("json")
+        with correlated("saga-1"), spans.provider.get_tracer("test").start_as_current_span("work") as span:
+            logging.getLogger("kit").warning("inside")
+        logging.getLogger("kit").warning("outside")
+
+        inside, outside = (json.loads(line) for line in buffer.getvalue().splitlines())
+        assert (inside["correlation_id"], inside["trace_id"], inside["span_id"]) == (
+            "saga-1", f"{span.get_span_context().trace_id:032x}", f"{span.get_span_context().span_id:016x}")
+        assert (outside["trace_id"], outside["span_id"]) == ("-", "-")
+
+    def test_a_text_line_names_the_trace_only_when_there_is_one(self, log_lines, spans):
+        buffer = log_lines("text")
+        with correlated("saga-2"), spans.provider.get_tracer("test").start_as_current_span("work") as span:
+            logging.getLogger("kit").warning("inside")
+        logging.getLogger("kit").warning("outside")
+
+        inside, outside = buffer.getvalue().splitlines()
+        context = span.get_span_context()
+        assert f"[saga-2 trace={context.trace_id:032x} span={context.span_id:016x}] inside" in inside
+        assert "[-] outside" in outside
 
 
 class RefusesFirst:
