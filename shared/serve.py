@@ -45,10 +45,11 @@ def _traced(name: str):
     return {"post_fork": post_fork, "worker_exit": worker_exit}
 
 
-def _options(host: str, port: int, workers: int, threads: int, name: str) -> dict:
+def _options(host: str, port: int, workers: int, threads: int, name: str | None = None) -> dict:
+    """gunicorn's settings; with `name`, its workers trace as that service (when an endpoint is set)."""
     return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
             "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None, "child_exit": _child_exit,
-            **_traced(name)}
+            **(_traced(name) if name else {})}
 
 
 def share_metrics_between_processes() -> None:

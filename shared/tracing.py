@@ -214,6 +214,9 @@ def current_context() -> dict[str, str]:
 @contextmanager
 def creating(tracer_: Tracer, type_: str, producer: str) -> Iterator[Span]:
     """The PRODUCER span of one event being written to the outbox; the envelope takes its context."""
+    if tracer_ is NO_OP:
+        yield trace.INVALID_SPAN
+        return
     with tracer_.start_as_current_span(f"create {type_}", kind=SpanKind.PRODUCER, attributes={
             **MESSAGING, "messaging.operation.type": "create", "messaging.destination.name": type_,
             "marketplace.producer": producer}) as span:
@@ -223,6 +226,9 @@ def creating(tracer_: Tracer, type_: str, producer: str) -> Iterator[Span]:
 @contextmanager
 def sending(tracer_: Tracer, envelopes, destination: str) -> Iterator[Span]:
     """The relay's publish of a batch: linked to each event's producer span (a batch has many parents)."""
+    if tracer_ is NO_OP:
+        yield trace.INVALID_SPAN
+        return
     links = [Link(context) for context in (_span_context(envelope) for envelope in envelopes) if context.is_valid]
     with tracer_.start_as_current_span(f"send {destination}", kind=SpanKind.PRODUCER, links=links, attributes={
             **MESSAGING, "messaging.operation.type": "send", "messaging.destination.name": destination,
@@ -233,6 +239,9 @@ def sending(tracer_: Tracer, envelopes, destination: str) -> Iterator[Span]:
 @contextmanager
 def processing(tracer_: Tracer, envelope, consumer: str, retries: int) -> Iterator[Span]:
     """The CONSUMER span of one delivery, a child of the event's producer span (however late, however often)."""
+    if tracer_ is NO_OP:
+        yield trace.INVALID_SPAN
+        return
     parent = _W3C.extract(_carrier(envelope))
     with tracer_.start_as_current_span(f"process {envelope.type}", context=parent, kind=SpanKind.CONSUMER,
                                        attributes={**MESSAGING, "messaging.operation.type": "process",

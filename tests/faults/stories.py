@@ -32,13 +32,13 @@ class StoryFailed(AssertionError):
 class Http:
     """Calls one of the suite's APIs, riding out restarts and outages: a connection error or a 5xx is tried again."""
 
-    def __init__(self, suite: Suite, patience: float = 90, headers: dict[str, str] | None = None):
-        self.suite, self.patience, self.headers = suite, patience, dict(headers or {})
+    def __init__(self, suite: Suite, patience: float = 90):
+        self.suite, self.patience = suite, patience
 
     def __call__(self, method: str, path: str, token: str | None = None, *, expect=(200,), key: str | None = None,
                  done=None, **kwargs):
         base = self.suite.url(SERVICE_OF[path.strip("/").split("/")[0].split("?")[0]])
-        headers = {**self.headers, **({"Authorization": f"Bearer {token}"} if token else {})}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         if key:
             headers["Idempotency-Key"] = key
         deadline, tried, last = time.monotonic() + self.patience, False, None
@@ -146,10 +146,9 @@ def plan(count: int, seed: int, kinds=("pay", "pay", "pay", "decline", "poor")) 
 class Driver:
     """Sets stories up (accounts, deposits, jobs, proposals) and then plays their sagas, each in its own thread."""
 
-    def __init__(self, suite: Suite, wait: float = 120, headers: dict[str, str] | None = None):
-        """`headers`: sent with every request (a `traceparent`, say)."""
+    def __init__(self, suite: Suite, wait: float = 120):
         self.suite = suite
-        self.http = Http(suite, headers=headers)
+        self.http = Http(suite)
         self.wait = wait
         self.tag = uuid.uuid4().hex[:8]
 

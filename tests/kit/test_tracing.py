@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from werkzeug.test import Client
 
 from shared import tracing
 from shared.bus import PublishError
@@ -184,6 +185,31 @@ class TestTheConsumerContinuesIt:
         assert process.parent.span_id == create.context.span_id
         failed, sent = spans.named(f"send {embedded_kit.settings.exchange}")[:2]
         assert not failed.status.is_ok and sent.status.is_unset
+
+
+class TestThroughTheGateway:
+    def test_a_plain_wsgi_app_passes_its_request_span_on_downstream(self, spans):
+        seen = []
+
+        def downstream(environ, start_response):
+            seen.append(environ.get("HTTP_TRACEPARENT"))
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+
+        caller = f"00-{'a' * 32}-{'b' * 16}-01"
+        client = Client(tracing.instrument_wsgi(downstream, spans.provider))
+        assert client.get("/jobs", headers={"traceparent": caller}).status_code == 200
+
+        [request] = spans.exporter.get_finished_spans()
+        assert request.kind is SpanKind.SERVER and f"{request.context.trace_id:032x}" == "a" * 32
+        assert request.parent.span_id == int("b" * 16, 16)
+        assert seen == [traceparent(request)]
+
+    def test_without_a_provider_the_app_is_left_as_it_is(self):
+        def app(environ, start_response):
+            return []
+
+        assert tracing.instrument_wsgi(app, None) is app
 
 
 class TestLogLines:
