@@ -17,11 +17,11 @@ from werkzeug.test import Client
 from shared import tracing
 from shared.bus import PublishError
 from shared.config import ConfigError
-from shared.dlq import EmbeddedDeadLetters
+from shared.dlq import AmqpDeadLetters, EmbeddedDeadLetters
 from shared.context import correlated
 from shared.events import Envelope
 from shared.logs import configure_logging
-from tests.kit.helpers import REGISTERED, dead_letters, effect_counts, outbox_row, record, registered
+from tests.kit.helpers import REGISTERED, effect_counts, outbox_row, record, registered
 from tests.support import eventually
 
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
@@ -141,7 +141,9 @@ class TestTheConsumerContinuesIt:
         [send] = eventually(lambda: spans.named(f"send {embedded_kit.settings.exchange}"), message="the relay's span")
         assert [link.context.span_id for link in send.links] == [create.context.span_id]
 
-    def test_every_retry_and_the_replayed_dead_letter_continue_the_producer_span(self, embedded_kit, spans):
+    @pytest.mark.parametrize("bus", ["embedded", pytest.param("amqp", marks=[pytest.mark.amqp, pytest.mark.postgres])])
+    def test_every_retry_and_the_replayed_dead_letter_continue_the_producer_span(self, request, bus, spans):
+        kit = request.getfixturevalue(f"{bus}_kit")
         healed = []
 
         def fails_until_healed(event, uow):
@@ -149,25 +151,25 @@ class TestTheConsumerContinuesIt:
                 raise RuntimeError("the ledger is down")
             record(event, uow)
 
-        consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: fails_until_healed}),
-                                        tracer_provider=spans.provider)
-        embedded_kit.worker(consumer)
-        producer = embedded_kit.runtime(embedded_kit.service(), tracer_provider=spans.provider)
+        consumer = kit.runtime(kit.service(handlers={REGISTERED: fails_until_healed}), tracer_provider=spans.provider)
+        kit.worker(consumer)
+        producer = kit.runtime(kit.service(), tracer_provider=spans.provider)
         event = emit_in_a_request(producer, spans, registered())
-        eventually(lambda: dead_letters(consumer.db), message="the dead letter")
+        tiers = len(kit.settings.retry_delays)
+        processed = lambda: spans.named(f"process {REGISTERED}")  # noqa: E731
+        eventually(lambda: len(processed()) == tiers + 1, message="the delivery and its retries, the last one dead")
 
         healed.append(True)
-        assert EmbeddedDeadLetters(consumer.db).replay({event.id}) == 1
+        letters = (EmbeddedDeadLetters(consumer.db) if bus == "embedded"
+                   else AmqpDeadLetters(kit.settings, consumer.service.name))
+        assert eventually(lambda: letters.replay({event.id})) == 1
         eventually(lambda: effect_counts(consumer.db) == {event.id: 1}, message="the replayed event handled")
 
-        tiers = len(embedded_kit.settings.retry_delays)
         [create] = spans.named(f"create {REGISTERED}")
-        processed = eventually(lambda: [s for s in spans.named(f"process {REGISTERED}")] if len(
-            spans.named(f"process {REGISTERED}")) == tiers + 2 else [], message="a span per delivery")
-        assert {span.parent.span_id for span in processed} == {create.context.span_id}
-        assert [span.attributes["marketplace.outcome"] for span in processed] == \
-            ["retry"] * tiers + ["dead", "handled"]
-        assert [span.attributes["marketplace.retries"] for span in processed] == [*range(tiers + 1), 0]
+        eventually(lambda: len(processed()) == tiers + 2, message="a span for the replay too")
+        assert {span.parent.span_id for span in processed()} == {create.context.span_id}
+        assert [span.attributes["marketplace.outcome"] for span in processed()] == ["retry"] * tiers + ["dead", "handled"]
+        assert [span.attributes["marketplace.retries"] for span in processed()] == [*range(tiers + 1), 0]
 
     def test_an_event_the_sweep_publishes_later_still_continues_the_producer_span(self, embedded_kit, spans):
         consumer = embedded_kit.runtime(embedded_kit.service(handlers={REGISTERED: record}),
