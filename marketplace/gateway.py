@@ -8,6 +8,7 @@ from typing import Mapping
 from werkzeug.middleware.http_proxy import ProxyMiddleware
 
 from marketplace import registry
+from shared import tracing
 from shared.serve import serve as serve_app
 
 # Routing: every public path is unique across services, so its first segment names the owner.
@@ -71,4 +72,5 @@ def create_proxy_app():
 
 def serve(host: str, port: int, workers: int, ports: Mapping[str, int] | None = None) -> None:
     """The proxying gateway under gunicorn."""
-    serve_app(lambda: proxy(targets(ports)), host, port, workers, 8)
+    serve_app(lambda: tracing.instrument_wsgi(proxy(targets(ports)), tracing.provider_for(registry.GATEWAY)),
+              host, port, workers, 8, name=registry.GATEWAY)

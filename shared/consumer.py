@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
+from shared import tracing
 from shared.context import Cause, caused_by, correlated
 from shared.db import utcnow
 from shared.events import CATALOG, Envelope, UndecodableMessage
@@ -128,8 +129,11 @@ class Consumer:
             log.error("message %s (%s) cannot be read; dead-lettered: %s", message_id, kind, reason[:500])
             return self._count(Result(Outcome.DEAD, kind, message_id, reason[:2000], count))
         with correlated(envelope.correlation_id, envelope.id), \
-                caused_by(Cause("event", envelope.id, envelope.type, data=envelope.data)):
-            return self._count(self._handle(event, handler, count))
+                caused_by(Cause("event", envelope.id, envelope.type, data=envelope.data)), \
+                tracing.processing(self.runtime.tracer, envelope, self.runtime.service.name, count) as span:
+            result = self._handle(event, handler, count)
+            tracing.record_outcome(span, result.outcome.value, None if result.settled else result.error)
+            return self._count(result)
 
     def _handle(self, event: Event, handler, retries: int) -> Result:
         envelope = event.envelope

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from shared import tracing
 from shared.db import utcnow
 from shared.events import Envelope
 from shared.tables import OutboxRow
@@ -40,7 +41,7 @@ class OutboxRelay:
         if not envelopes:
             return
         try:
-            settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent, unsettled=self._unsettled)
+            settled_now = self._publish(envelopes)
         except Exception as error:  # noqa: BLE001 - the sweep retries; the request that committed must not fail
             self._release([envelope.id for envelope in envelopes])
             log.warning("outbox: immediate publish failed; the sweep will retry", exc_info=True)
@@ -48,6 +49,10 @@ class OutboxRelay:
             return
         if settled_now:
             self._mark_soon(settled_now)
+
+    def _publish(self, envelopes: list[Envelope]) -> list[Envelope]:
+        with tracing.sending(self.runtime.tracer, envelopes, self.runtime.settings.exchange):
+            return self.runtime.bus.publish(envelopes, settled=self._mark_sent, unsettled=self._unsettled)
 
     def _mark_soon(self, envelopes: list[Envelope]) -> None:
         """Off the caller's thread, with whatever else was published meanwhile: one UPDATE for many rows."""
@@ -88,7 +93,7 @@ class OutboxRelay:
                 return 0
             envelopes = [Envelope.from_json(row.body) for row in rows]
             try:
-                settled_now = self.runtime.bus.publish(envelopes, settled=self._mark_sent, unsettled=self._unsettled)
+                settled_now = self._publish(envelopes)
             except Exception as error:
                 self._release([row.id for row in rows])
                 for row in rows:

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared import context
+from shared import context, tracing
 from shared.bus import Bus, connect_bus
 from shared.config import ServiceSettings, Settings
 from shared.db import Database, migrate, utcnow
@@ -45,11 +45,14 @@ class UnitOfWork:
 
     def emit(self, type_: str, data: dict[str, Any], *, correlation_id: str | None = None) -> Envelope:
         """Write an event to the outbox; it is published only if this transaction commits."""
-        envelope = Envelope.new(
-            type_, data, producer=self.runtime.service.producer,
-            correlation_id=correlation_id or (self.cause.correlation_id if self.cause else context.current_correlation_id()),
-            causation_id=self.cause.id if self.cause else context.causation_id.get(),
-        )
+        producer = self.runtime.service.producer
+        with tracing.creating(self.runtime.tracer, type_, producer) as span:
+            envelope = Envelope.new(
+                type_, data, producer=producer,
+                correlation_id=correlation_id or (self.cause.correlation_id if self.cause else context.current_correlation_id()),
+                causation_id=self.cause.id if self.cause else context.causation_id.get(), trace=tracing.current_context(),
+            )
+            span.set_attribute("messaging.message.id", envelope.id)
         row = OutboxRow(id=envelope.id, type=type_, body=envelope.to_json(),
                         created_at=utcnow(), next_attempt_at=utcnow() + GRACE, attempts=0)
         self.session.add(row)
@@ -103,14 +106,20 @@ class Runtime:
 
     def __init__(self, service: Service, settings: Settings, *, bus: Bus | None = None,
                  database: Database | None = None, service_settings: ServiceSettings | None = None,
-                 collaborators: Mapping[str, Any] | None = None):
+                 collaborators: Mapping[str, Any] | None = None, tracer_provider: Any = None):
         """`settings` are the kit's; the service's own are read from the environment unless given
-        (a bad value stops start-up here). `collaborators` replace the service's defaults by name."""
+        (a bad value stops start-up here). `collaborators` replace the service's defaults by name.
+        `tracer_provider`: where its spans go; by default the one the `OTEL_*` variables configure for the
+        service in this process, or none (no spans) when no endpoint is set."""
         self.service = service
         self.settings = settings
         self.service_settings = service.settings.from_env(os.environ) if service_settings is None else service_settings
         self.collaborators = _collaborators(service, self.service_settings, collaborators or {})
         self.db = database or Database(settings.database_url(service.name))
+        self.tracer_provider = tracer_provider or tracing.provider_for(service.name)
+        self.tracer = tracing.tracer(self.tracer_provider)
+        if self.tracer_provider is not None:
+            tracing.instrument_engine(self.db.engine, self.tracer)
         self.metrics = Metrics.for_service(service.name, service.gauges)
         self._gauges_due: dict[str, float] = {}  # when a gauge read at most `every` may be read again
         self.bus = bus or connect_bus(settings)
@@ -152,6 +161,8 @@ class Runtime:
         self.relay.flush_marks()
         self.bus.close()
         self.db.dispose()
+        if self.tracer_provider is not None:
+            self.tracer_provider.force_flush()
 
 
 def _collaborators(service: Service, settings: ServiceSettings, overrides: Mapping[str, Any]) -> dict[str, Any]:

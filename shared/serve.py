@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
+from shared import tracing
 from shared.config import Settings
 
 
@@ -31,9 +32,24 @@ def _child_exit(server, worker) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
-def _options(host: str, port: int, workers: int, threads: int) -> dict:
+def _traced(name: str):
+    """Forking: each gunicorn worker sets up its own tracer provider (its exporter's thread is its own),
+    and exports what it still holds when it exits; the arbiter never traces."""
+
+    def post_fork(server, worker) -> None:
+        tracing.provider_for(name)
+
+    def worker_exit(server, worker) -> None:
+        tracing.shutdown()
+
+    return {"post_fork": post_fork, "worker_exit": worker_exit}
+
+
+def _options(host: str, port: int, workers: int, threads: int, name: str | None = None) -> dict:
+    """gunicorn's settings; with `name`, its workers trace as that service (when an endpoint is set)."""
     return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-            "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None, "child_exit": _child_exit}
+            "timeout": 60, "graceful_timeout": 20, "keepalive": 5, "accesslog": None, "child_exit": _child_exit,
+            **(_traced(name) if name else {})}
 
 
 def share_metrics_between_processes() -> None:
@@ -42,9 +58,9 @@ def share_metrics_between_processes() -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
 
 
-def serve(factory: Callable[[], Any], host: str, port: int, workers: int, threads: int) -> None:
-    """Run the WSGI app `factory()` builds under gunicorn until it is stopped."""
-    _Gunicorn(factory, _options(host, port, workers, threads)).run()
+def serve(factory: Callable[[], Any], host: str, port: int, workers: int, threads: int, *, name: str) -> None:
+    """Run the WSGI app `factory()` builds under gunicorn until it is stopped; `name` is whose spans it makes."""
+    _Gunicorn(factory, _options(host, port, workers, threads, name)).run()
 
 
 def serve_api(service, settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
@@ -53,4 +69,5 @@ def serve_api(service, settings: Settings, host: str, port: int, workers: int, t
     # The service's own settings are read here, before gunicorn starts: a bad value stops start-up
     # with the variable named, not a worker that fails to boot.
     own = service.settings.from_env(os.environ)
-    serve(lambda: create_app(service, settings, service_settings=own), host, port, workers, threads)
+    serve(lambda: create_app(service, settings, service_settings=own), host, port, workers, threads,
+          name=service.name)

@@ -6,6 +6,7 @@ import os
 import click
 
 from marketplace import registry
+from shared import tracing
 from shared.config import ConfigError, Settings
 from shared.logs import configure_logging
 from shared.service import Service
@@ -17,6 +18,7 @@ def settings() -> Settings:
     found = Settings.from_env()
     for service in services().values():  # and each service's own, so a bad value stops any command at start
         service.settings.from_env(os.environ)
+    tracing.check(os.environ)
     configure_logging(found)
     return found
 

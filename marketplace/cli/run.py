@@ -93,7 +93,13 @@ def gateway(port: int | None, host: str, workers: int) -> None:
 def demo(hold_wait: float) -> None:
     """Play one complete story against MARKETPLACE_URL and print each step."""
     from marketplace import demo as story
+    from shared import tracing
 
     found = settings()
     click.echo(f"Marketplace at {found.marketplace_url}")
-    story.run(found.marketplace_url, hold_wait)
+    # With OTEL_EXPORTER_OTLP_ENDPOINT set, the whole story is one trace: every request carries it.
+    with tracing.tracer(tracing.provider_for("demo")).start_as_current_span("demo story") as span:
+        story.run(found.marketplace_url, hold_wait)
+    if span.get_span_context().is_valid:
+        click.echo(f"trace: {span.get_span_context().trace_id:032x}")
+    tracing.shutdown()

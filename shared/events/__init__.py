@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError
 
@@ -51,19 +51,29 @@ class Envelope:
     version: int = 1
     id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=lambda: format_timestamp(utcnow()))
+    # The W3C trace context of the span that emitted it (shared/tracing.py); None when traces are off.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def new(cls, type_: str, data: dict[str, Any], *, producer: str, correlation_id: str,
-            causation_id: str | None = None) -> "Envelope":
-        """An event whose `data` is checked against its schema before it leaves the producer."""
+            causation_id: str | None = None, trace: Mapping[str, str] | None = None) -> "Envelope":
+        """An event whose `data` is checked against its schema before it leaves the producer; `trace` is the
+        W3C context it carries (`traceparent`, `tracestate`)."""
         schema = schema_for(type_)
         errors = schema.validate(schema.dump(data))
         if errors:
             raise ValueError(f"{type_} data does not match its schema: {errors}")
-        return cls(type_, schema.dump(data), producer, correlation_id, causation_id)
+        trace = trace or {}
+        return cls(type_, schema.dump(data), producer, correlation_id, causation_id,
+                   traceparent=trace.get("traceparent"), tracestate=trace.get("tracestate"))
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        body = asdict(self)
+        for name in ("traceparent", "tracestate"):  # absent rather than null: most events are untraced
+            if body[name] is None:
+                del body[name]
+        return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, body: bytes | str) -> "Envelope":
@@ -77,6 +87,7 @@ class Envelope:
                 type=str(raw["type"]), data=raw["data"], producer=str(raw["producer"]),
                 correlation_id=str(raw.get("correlation_id") or raw["id"]), causation_id=raw.get("causation_id"),
                 version=int(raw["version"]), id=str(uuid.UUID(str(raw["id"]))), occurred_at=str(raw["occurred_at"]),
+                traceparent=_trace_field(raw.get("traceparent")), tracestate=_trace_field(raw.get("tracestate")),
             )
             _OCCURRED_AT.deserialize(envelope.occurred_at)
         except ValidationError as error:
@@ -100,6 +111,15 @@ class Envelope:
 
 
 _OCCURRED_AT = Timestamp()
+# W3C allows 55 characters for a traceparent and 512 for a tracestate; anything else is not one.
+_TRACE_FIELD_MAX = 512
+
+
+def _trace_field(value: object) -> str | None:
+    """A trace field as a sender wrote it, kept only if it can be one: a trace never makes a message dead."""
+    if isinstance(value, str) and 0 < len(value) <= _TRACE_FIELD_MAX and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _describe(error: BaseException) -> str:

@@ -39,6 +39,10 @@ ENVELOPE: JsonSchema = {
                          "description": "Id of the event or HTTP request that caused this one."},
         "occurred_at": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC, with a `Z`."},
         "data": {"type": "object", "description": "The event's fields; readers ignore fields they do not know."},
+        "traceparent": {"type": "string", "maxLength": 512, "description": (
+            "W3C Trace Context `traceparent` of the producer's span (absent when traces are off); "
+            "the consumer's span continues it.")},
+        "tracestate": {"type": "string", "maxLength": 512, "description": "W3C Trace Context `tracestate`, if any."},
     },
     "required": ["id", "type", "version", "producer", "correlation_id", "occurred_at", "data"],
 }

@@ -14,7 +14,7 @@ from flask import Flask, Response, current_app, g, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
-from shared import context
+from shared import context, tracing
 from shared.config import ServiceSettings, Settings
 from shared.errors import DomainError
 from shared.http import problems
@@ -80,6 +80,7 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
         app.register_error_handler(outage, problems.from_database_outage)
     app.register_error_handler(Exception, problems.from_unexpected)
     _observe(app, runtime)
+    tracing.instrument_app(app, runtime.tracer_provider)
     app.before_request(check_request)
     _operations(app, runtime)
     if service.on_start is not None:

@@ -157,10 +157,10 @@ class Kit:
         return service
 
     def runtime(self, service: Service, *, database: Database | None = None, bus=None,
-                settings: Settings | None = None) -> Runtime:
+                settings: Settings | None = None, tracer_provider=None) -> Runtime:
         """A migrated runtime; pass `database` to run a second process of the service on the same data."""
         runtime = Runtime(service, settings or self.settings, bus=bus or self._bus(),
-                          database=database or self._database(service))
+                          database=database or self._database(service), tracer_provider=tracer_provider)
         self.runtimes.append(runtime)
         runtime.migrate()
         EFFECTS.create(runtime.db.engine, checkfirst=True)

@@ -11,7 +11,9 @@ import shared
 KIT = Path(shared.__file__).parent
 # Ordering: prometheus_client picks its value class when first imported, so `serve` must be able to set
 # PROMETHEUS_MULTIPROC_DIR before anything imports it (`share_metrics_between_processes`).
-LAZY = {"serve.py"}
+# Cost: OpenTelemetry's SDK, exporters (gRPC's among them) and instrumentations load only once traces are
+# on, so a process without an endpoint pays nothing for them (`tracing`).
+LAZY = {"serve.py", "tracing.py"}
 MODULES = sorted(path for path in KIT.rglob("*.py")
                  if "migrations" not in path.relative_to(KIT).parts and path.relative_to(KIT).as_posix() not in LAZY)
 
