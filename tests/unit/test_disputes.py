@@ -368,3 +368,16 @@ class TestSettling:
         assert (contract.milestones[1].title, contract.milestones[1].amount) == ("New", 6_000)
         with pytest.raises(Conflict):
             edits.edit(uow, contract, contract.milestones[0], {"title": "Funded"})
+
+
+class TestWindows:
+    def test_the_three_windows_are_read_from_the_environment(self):
+        from services.contracts.settings import ContractsSettings
+        from shared.config import ConfigError
+
+        own = ContractsSettings.from_env({"REFUND_RESPONSE_WINDOW": "3d", "DISPUTE_RESPONSE_WINDOW": "90s",
+                                          "MEDIATION_ACCEPT_WINDOW": "2h"})
+        assert (own.refund_response_window, own.dispute_response_window, own.mediation_accept_window) == (
+            timedelta(days=3), timedelta(seconds=90), timedelta(hours=2))
+        with pytest.raises(ConfigError, match="MEDIATION_ACCEPT_WINDOW"):
+            ContractsSettings.from_env({"MEDIATION_ACCEPT_WINDOW": "soon"})
