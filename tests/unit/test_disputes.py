@@ -381,3 +381,22 @@ class TestWindows:
             timedelta(days=3), timedelta(seconds=90), timedelta(hours=2))
         with pytest.raises(ConfigError, match="MEDIATION_ACCEPT_WINDOW"):
             ContractsSettings.from_env({"MEDIATION_ACCEPT_WINDOW": "soon"})
+
+
+class TestNotStuck:
+    def test_a_contract_cancelling_while_a_claim_is_decided_is_not_stuck_but_its_split_can_be(self, uow):
+        from services.contracts.stuck import stuck_sagas
+
+        contract, milestone, dispute = disputed(uow)
+        sagas.cancel(uow, contract, contract.client_id, None)
+        uow.session.flush()
+        later = utcnow() + SERVICE.settings().saga_resend_after * 2
+        assert stuck_sagas(uow.session, SERVICE.settings(), now=later) == []
+
+        disputes.withdraw(uow, contract, milestone, dispute, "freelancer")
+        uow.session.flush()
+
+        stuck = stuck_sagas(uow.session, SERVICE.settings(), now=later)
+        assert sorted((saga.kind, saga.state) for saga in stuck) == [("contract", "cancelling"),
+                                                                      ("milestone", "splitting")]
+        assert "contracts.milestone.split_requested" in next(s for s in stuck if s.kind == "milestone").why
