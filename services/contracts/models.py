@@ -74,5 +74,15 @@ class Milestone(Base):
     # times it has been sent again since, past its deadline.
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resends: Mapped[int] = mapped_column(default=0)
+    # Fixed-price protection (disputes.py, refunds.py): what the freelancer gave back so far, the
+    # split asked of payments, its gross shares once settled, the last claim, and the state a claim
+    # gives the milestone back in.
+    discount_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    asked_refund_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    freelancer_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    refund_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    refund_request_id: Mapped[str | None] = mapped_column(sa.String(36))
+    dispute_id: Mapped[str | None] = mapped_column(sa.String(36))
+    claimed_from: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     contract: Mapped[Contract] = relationship(back_populates="milestones")

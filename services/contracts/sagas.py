@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from services.contracts import refunds
 from services.contracts.models import Contract, Milestone
-from services.contracts.states import CONTRACT, ENDED, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE
+from services.contracts.states import (CLAIMED, CONTRACT, ENDED, HOLDING, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE,
+                                       SETTLED, WORKED)
 from shared.db import utcnow
 from shared.errors import Conflict, NotReady
 from shared.ids import new_id
@@ -27,7 +29,7 @@ RESEND_CANCELLATION = "contracts.contract.resend_cancellation"
 
 # What each in-flight milestone asked payments, and so what is sent again past its deadline.
 REQUESTS = {"funding": "contracts.milestone.funding_requested", "approved": "contracts.milestone.approved",
-            "refunding": "contracts.milestone.refund_requested"}
+            "refunding": "contracts.milestone.refund_requested", "splitting": "contracts.milestone.split_requested"}
 
 
 def locked_contract(uow, contract_id: str) -> Contract | None:
@@ -48,6 +50,11 @@ def _require_active(contract: Contract) -> None:
         raise Conflict(f"The contract is {contract.status}; milestones move only while it is active.")
 
 
+def _require_unclaimed(milestone: Milestone) -> None:
+    if milestone.status in CLAIMED:
+        raise Conflict(f"The milestone is {milestone.status}; nothing moves it until its claim ends.")
+
+
 def _contract(uow, contract_id: str) -> Contract:
     contract = locked_contract(uow, contract_id)
     if contract is None:
@@ -56,7 +63,7 @@ def _contract(uow, contract_id: str) -> Contract:
     return contract
 
 
-def _milestone(uow, data: dict) -> tuple[Contract, Milestone]:
+def milestone_of(uow, data: dict) -> tuple[Contract, Milestone]:
     contract = _contract(uow, data["contract_id"])
     milestone = contract.milestone(data["milestone_id"])
     if milestone is None:
@@ -173,7 +180,8 @@ def add_milestone(uow, contract: Contract, *, title: str, amount: int, due_date:
     _require_active(contract)
     if len(contract.milestones) >= MAX_MILESTONES:
         raise Conflict(f"A contract has at most {MAX_MILESTONES} milestones.")
-    milestone = Milestone(id=new_id(), position=len(contract.milestones), title=title, amount=amount,
+    position = max((m.position for m in contract.milestones), default=-1) + 1  # deleted ones leave gaps
+    milestone = Milestone(id=new_id(), position=position, title=title, amount=amount,
                           due_date=due_date, status="pending", created_at=utcnow())
     contract.milestones.append(milestone)
     uow.session.flush()
@@ -229,12 +237,12 @@ def record_funding_failure(uow, contract: Contract, milestone: Milestone, reason
 
 def record_escrow_funded(event, uow) -> None:
     """The milestone's money is in escrow (the first milestone's makes the offer)."""
-    record_funding(uow, *_milestone(uow, event.data))
+    record_funding(uow, *milestone_of(uow, event.data))
 
 
 def record_escrow_funding_failed(event, uow) -> None:
     """The milestone's money could not be taken (nothing was charged)."""
-    record_funding_failure(uow, *_milestone(uow, event.data), event.data["reason"])
+    record_funding_failure(uow, *milestone_of(uow, event.data), event.data["reason"])
 
 
 # Release
@@ -242,6 +250,7 @@ def record_escrow_funding_failed(event, uow) -> None:
 def submit(uow, contract: Contract, milestone: Milestone, message: str) -> None:
     """Release 1: the freelancer hands in the work; it is approved by itself after AUTO_APPROVE_AFTER."""
     _require_active(contract)
+    _require_unclaimed(milestone)
     MILESTONE.apply(milestone, "submitted")
     milestone.submission_message = message
     milestone.submitted_at = utcnow()
@@ -255,6 +264,7 @@ def submit(uow, contract: Contract, milestone: Milestone, message: str) -> None:
 def request_changes(uow, contract: Contract, milestone: Milestone, message: str) -> None:
     """Release 1, sent back: the freelancer works on; nothing is approved by itself meanwhile."""
     _require_active(contract)
+    _require_unclaimed(milestone)
     MILESTONE.apply(milestone, "changes_requested")
     milestone.changes_message = message
     milestone.auto_approve_at = None
@@ -262,9 +272,15 @@ def request_changes(uow, contract: Contract, milestone: Milestone, message: str)
 
 
 def approve(uow, contract: Contract, milestone: Milestone, *, auto: bool = False) -> None:
-    """Release 2: payments is asked to release the escrow to the freelancer."""
+    """Release 2: payments is asked to release the escrow to the freelancer (less any discount he gave,
+    which goes back to the client in the same step: a split)."""
     _require_active(contract)
+    release(uow, contract, milestone, auto=auto)
+
+
+def release(uow, contract: Contract, milestone: Milestone, *, auto: bool = False) -> None:
     MILESTONE.apply(milestone, "approved")
+    milestone.asked_refund_amount = milestone.discount_amount or None
     milestone.auto_approve_at = None
     uow.cancel_timer(AUTO_APPROVE, milestone.id)
     _arm(uow, contract, milestone, auto=auto)
@@ -279,22 +295,38 @@ def auto_approve(uow, contract: Contract, milestone: Milestone) -> None:
 
 
 def record_release(uow, contract: Contract, milestone: Milestone) -> None:
-    """Release 3: the money moved; the contract is completed once every milestone is released."""
-    if milestone.status != "approved":
+    """Release 3: the money moved; the contract is completed once every milestone is settled."""
+    if milestone.status not in ("approved", "splitting"):
         return  # stale or repeated
     MILESTONE.apply(milestone, "released")
-    milestone.released_at = utcnow()
+    record_shares(uow, contract, milestone, freelancer_amount=milestone.amount, refund_amount=0)
+
+
+def record_shares(uow, contract: Contract, milestone: Milestone, *, freelancer_amount: int,
+                  refund_amount: int) -> None:
+    """A milestone's money has all moved: its gross shares are kept, and the contract may settle."""
+    milestone.freelancer_amount, milestone.refund_amount = freelancer_amount, refund_amount
+    if freelancer_amount:
+        milestone.released_at = utcnow()
     _disarm(uow, milestone)
-    contract.released_amount += milestone.amount
-    if contract.status == "active" and all(m.status == "released" for m in contract.milestones):
-        _end(uow, contract, "completed")
+    contract.released_amount += freelancer_amount
+    complete_or_settle(uow, contract)
+
+
+def complete_or_settle(uow, contract: Contract) -> None:
+    """An active contract completes once every milestone is settled and something was released (all
+    refunded, it stays active); a cancelling one is cancelled once nothing holds it."""
+    if contract.status == "active":
+        if contract.milestones and contract.released_amount > 0 and all(
+                m.status in SETTLED for m in contract.milestones):
+            _end(uow, contract, "completed")
     else:
         settle(uow, contract)
 
 
 def record_escrow_released(event, uow) -> None:
     """The milestone's escrow reached the freelancer."""
-    record_release(uow, *_milestone(uow, event.data))
+    record_release(uow, *milestone_of(uow, event.data))
 
 
 def auto_approval_due(timer, uow) -> None:
@@ -317,6 +349,9 @@ def begin_cancellation(uow, contract: Contract, reason: str, note: str | None = 
     for milestone in contract.milestones:
         if milestone.status in REFUNDABLE:
             request_refund(uow, contract, milestone)
+        elif milestone.status in WORKED:
+            # Work was handed in: the escrow is claimed by a refund request the freelancer can dispute.
+            refunds.open_on_ending(uow, contract, milestone)
     _cancel_pending(contract)
     if not _in_flight(contract):
         # The answer to a cancel is always `cancelling`; the worker settles it right after.
@@ -331,13 +366,31 @@ def request_refund(uow, contract: Contract, milestone: Milestone) -> None:
     _send_request(uow, contract, milestone)
 
 
+def request_split(uow, contract: Contract, milestone: Milestone, refund_amount: int) -> None:
+    """A claim ended with money: payments empties the escrow in one step, `refund_amount` to the client."""
+    MILESTONE.apply(milestone, "splitting")
+    milestone.asked_refund_amount = refund_amount
+    milestone.auto_approve_at = None
+    uow.cancel_timer(AUTO_APPROVE, milestone.id)
+    _arm(uow, contract, milestone)
+    _send_request(uow, contract, milestone)
+
+
+def record_split(uow, contract: Contract, milestone: Milestone, *, freelancer_amount: int,
+                 refund_amount: int) -> None:
+    """payments.escrow.split: the escrow went to both parties at once."""
+    if milestone.status not in ("splitting", "approved"):
+        return  # stale or repeated
+    MILESTONE.apply(milestone, "split")
+    record_shares(uow, contract, milestone, freelancer_amount=freelancer_amount, refund_amount=refund_amount)
+
+
 def record_refund(uow, contract: Contract, milestone: Milestone) -> None:
     """Refund 2: the escrow and the client fee are back with the client."""
-    if milestone.status != "refunding":
+    if milestone.status not in ("refunding", "splitting", "approved"):
         return  # stale or repeated
     MILESTONE.apply(milestone, "refunded")
-    _disarm(uow, milestone)
-    settle(uow, contract)
+    record_shares(uow, contract, milestone, freelancer_amount=0, refund_amount=milestone.amount)
 
 
 def settle(uow, contract: Contract) -> None:
@@ -347,7 +400,7 @@ def settle(uow, contract: Contract) -> None:
 
 
 def _in_flight(contract: Contract) -> bool:
-    return any(milestone.status in IN_FLIGHT for milestone in contract.milestones)
+    return any(milestone.status in HOLDING for milestone in contract.milestones)
 
 
 def _cancel_pending(contract: Contract) -> None:
@@ -373,7 +426,7 @@ def _end(uow, contract: Contract, status: str) -> None:
 
 def record_escrow_refunded(event, uow) -> None:
     """The milestone's escrow and client fee went back to the client."""
-    record_refund(uow, *_milestone(uow, event.data))
+    record_refund(uow, *milestone_of(uow, event.data))
 
 
 def end_contracts_of_suspended_user(event, uow) -> None:
@@ -423,6 +476,9 @@ def _send_request(uow, contract: Contract, milestone: Milestone, *, auto: bool =
     if milestone.status == "funding":
         data = {**ids, "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
                 "client_fee_bps": contract.client_fee_bps}
+    elif milestone.status == "splitting" or (milestone.status == "approved" and milestone.asked_refund_amount):
+        _emit(uow, contract, REQUESTS["splitting"], refunds.split_data(contract, milestone))
+        return
     elif milestone.status == "approved":
         data = {**ids, "freelancer_id": contract.freelancer_id, "amount": milestone.amount,
                 "freelancer_fee_bps": contract.freelancer_fee_bps, "auto": auto}

@@ -44,6 +44,11 @@ class MilestoneOut(OutSchema):
     last_error = fields.String(allow_none=True)
     funded_at = Timestamp(allow_none=True)
     released_at = Timestamp(allow_none=True)
+    discount_amount = Money()
+    freelancer_amount = Money(allow_none=True)
+    refund_amount = Money(allow_none=True)
+    refund_request_id = Id(allow_none=True)
+    dispute_id = Id(allow_none=True)
 
 
 class ContractOut(OutSchema):

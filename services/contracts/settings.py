@@ -15,6 +15,10 @@ class ContractsSettings(ServiceSettings):
     freelancer_fee_bps: int = 1000
     offer_ttl: timedelta = timedelta(days=7)
     auto_approve_after: timedelta = timedelta(days=14)
+    # How long each side of a claim has to answer before its default applies (DISPUTES.md).
+    refund_response_window: timedelta = timedelta(days=7)
+    dispute_response_window: timedelta = timedelta(days=5)
+    mediation_accept_window: timedelta = timedelta(days=2)
     # An in-flight saga step (a milestone funding, approved or refunding, a contract cancelling)
     # unanswered this long is past its deadline: its request is sent again, then after twice as
     # long, and so on up to `saga_resend_max` between re-sends.
@@ -28,6 +32,9 @@ class ContractsSettings(ServiceSettings):
             freelancer_fee_bps=env_int(env, "FREELANCER_FEE_BPS", 1000, 0, 10000),
             offer_ttl=env_duration(env, "OFFER_TTL", "7d"),
             auto_approve_after=env_duration(env, "AUTO_APPROVE_AFTER", "14d"),
+            refund_response_window=env_duration(env, "REFUND_RESPONSE_WINDOW", "7d"),
+            dispute_response_window=env_duration(env, "DISPUTE_RESPONSE_WINDOW", "5d"),
+            mediation_accept_window=env_duration(env, "MEDIATION_ACCEPT_WINDOW", "2d"),
             saga_resend_after=env_duration(env, "SAGA_RESEND_AFTER", "1m"),
             saga_resend_max=env_duration(env, "SAGA_RESEND_MAX", "1h"),
         )

@@ -12,11 +12,14 @@ import sqlalchemy as sa
 
 from services.contracts.models import Contract, Milestone
 from services.contracts.sagas import REQUESTS, deadline
-from services.contracts.states import IN_FLIGHT
+from services.contracts.states import CLAIMED, IN_FLIGHT
 from shared.db import utcnow
 from shared.service import StuckSaga
 
 STATES = (*IN_FLIGHT, "cancelling")
+# A cancelling contract that waits for a claim (a refund request or a dispute) waits on the claim's own
+# deadline, days long by design: it is not stuck.
+UNCLAIMED = ~sa.exists().where(Milestone.contract_id == Contract.id, Milestone.status.in_(CLAIMED))
 
 
 def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
@@ -38,7 +41,7 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
                 f"{contract_status})",
             last_error=milestone.last_error))
     contracts = session.execute(
-        sa.select(Contract).where(Contract.status == "cancelling",
+        sa.select(Contract).where(Contract.status == "cancelling", UNCLAIMED,
                                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff)
         .order_by(Contract.cancelling_at, Contract.id)).scalars().all()
     for contract in contracts:
@@ -65,7 +68,7 @@ def count_stuck(runtime) -> dict[tuple[str, ...], float]:
             .group_by(Milestone.status)).all()
         cancelling = session.scalar(
             sa.select(sa.func.count()).select_from(Contract)
-            .where(Contract.status == "cancelling",
+            .where(Contract.status == "cancelling", UNCLAIMED,
                    sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
     for status, count in milestones:
         counts[(status,)] = float(count)

@@ -1,8 +1,9 @@
-"""payments: the ledger, deposits, milestone escrow, payouts."""
+"""payments: the ledger, deposits, milestone escrow (released, refunded or split), bonuses, payouts."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from services.payments import bonuses  # noqa: F401 - its table belongs to the service's metadata
 from services.payments.api import payments
 from services.payments.ledger import check_failures
 from services.payments.bank import sandbox_bank

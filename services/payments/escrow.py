@@ -1,4 +1,5 @@
-"""Escrow: fund, release and refund a milestone, each once, and always answer with what the money did.
+"""Escrow: fund, release and refund a milestone, each once, and always answer with what the money did
+(a split, in splits.py, is the fourth way a held escrow ends).
 
 What a request meets, and the answer it gets (a repeated or late request gets the same one):
 
@@ -9,6 +10,7 @@ What a request meets, and the answer it gets (a repeated or late request gets th
 | held     | `funded`                                | release: `released`       | refund: `refunded`     |
 | released | `released`                              | `released`                | `released`             |
 | refunded | `funding_failed` (cancelled)            | `refunded`                | `refunded`             |
+| split    | `split`                                 | `split`                   | `split`                |
 """
 from __future__ import annotations
 
@@ -70,7 +72,8 @@ def release(uow, *, milestone_id: str, freelancer_fee_bps: int, freelancer_id: s
                     milestone_id)
     freelancer_fee = ledger.fee(escrow.amount, freelancer_fee_bps)
     available_at = utcnow() + uow.settings.payout_hold
-    if _settle(uow, escrow, "released", freelancer_fee=freelancer_fee, available_at=available_at):
+    if settle(uow, escrow, "released", freelancer_fee=freelancer_fee, available_at=available_at,
+              freelancer_amount=escrow.amount):
         ledger.post(uow, f"escrow-release:{milestone_id}", "escrow_release", milestone_id, [
             Transfer(ledger.escrow(milestone_id), ledger.pending(escrow.freelancer_id),
                      escrow.amount - freelancer_fee, "escrow_release"),
@@ -90,7 +93,7 @@ def refund(uow, *, contract_id: str, milestone_id: str, client_id: str) -> None:
                         client_fee=0, status="refunded", created_at=utcnow(), settled_at=utcnow())
         uow.session.add(escrow)
         uow.session.flush()
-    elif _settle(uow, escrow, "refunded"):
+    elif settle(uow, escrow, "refunded", refund_amount=escrow.amount, client_fee_refund=escrow.client_fee):
         ledger.post(uow, f"escrow-refund:{milestone_id}", "escrow_refund", milestone_id, [
             Transfer(ledger.escrow(milestone_id), ledger.available(escrow.client_id), escrow.amount, "escrow_refund"),
             Transfer(ledger.PLATFORM_FEES, ledger.available(escrow.client_id), escrow.client_fee, "client_fee_refund"),
@@ -99,17 +102,19 @@ def refund(uow, *, contract_id: str, milestone_id: str, client_id: str) -> None:
 
 
 def end_hold(uow, milestone_id: str) -> None:
-    """The payout hold of a release is over: the freelancer's money becomes available."""
+    """The payout hold of a release (or of a split's released part) is over: the freelancer's money
+    becomes available."""
     escrow = uow.session.get(Escrow, milestone_id)
-    if escrow is None or escrow.status != "released":
+    if escrow is None or escrow.status not in ("released", "split"):
         return
-    net = escrow.amount - (escrow.freelancer_fee or 0)
+    gross = escrow.freelancer_amount if escrow.status == "split" else escrow.amount
+    net = gross - (escrow.freelancer_fee or 0)
     ledger.post(uow, f"hold-end:{milestone_id}", "hold_end", milestone_id, [
         Transfer(ledger.pending(escrow.freelancer_id), ledger.available(escrow.freelancer_id), net, "hold_end"),
     ])
 
 
-def _settle(uow, escrow: Escrow, target: str, **changes) -> bool:
+def settle(uow, escrow: Escrow, target: str, **changes) -> bool:
     """Move a held escrow to `target` with a conditional update; False when another step got there first."""
     ESCROW.check("held", target)
     moved = uow.session.execute(
@@ -131,6 +136,12 @@ def answer(uow, escrow: Escrow, *, to: str) -> None:
             **ids, "freelancer_id": escrow.freelancer_id, "amount": escrow.amount,
             "freelancer_fee": escrow.freelancer_fee, "available_at": escrow.available_at,
         }, correlation_id=escrow.contract_id)
+    elif escrow.status == "split":
+        uow.emit("payments.escrow.split", {
+            **ids, "freelancer_amount": escrow.freelancer_amount, "refund_amount": escrow.refund_amount,
+            "freelancer_fee": escrow.freelancer_fee or 0, "client_fee_refund": escrow.client_fee_refund,
+            "available_at": escrow.available_at,
+        }, correlation_id=escrow.contract_id)
     elif to == "funding":
         # A refunded escrow is closed for good: a funding request now is refused, the refund already answered.
         uow.emit("payments.escrow.funding_failed", {**ids, "reason": "cancelled"}, correlation_id=escrow.contract_id)
@@ -146,6 +157,9 @@ def of_contract(session, contract_id: str, user_id: str) -> dict:
         raise NotFound("No such contract escrow.")
     rows = session.scalars(sa.select(Escrow).where(Escrow.contract_id == contract_id)
                            .order_by(Escrow.created_at, Escrow.milestone_id))
-    milestones = [{"milestone_id": row.milestone_id, "amount": row.amount, "status": row.status} for row in rows]
+    milestones = [{"milestone_id": row.milestone_id, "amount": row.amount, "status": row.status,
+                   "client_fee": row.client_fee, "freelancer_fee": row.freelancer_fee or 0,
+                   "freelancer_amount": row.freelancer_amount or 0, "refund_amount": row.refund_amount or 0,
+                   "client_fee_refund": row.client_fee_refund or 0} for row in rows]
     return {"contract_id": contract_id, "held_amount": sum(m["amount"] for m in milestones if m["status"] == "held"),
             "milestones": milestones}

@@ -1,8 +1,8 @@
-"""What payments reacts to: contracts' escrow requests, its own payout requests, payout holds ending, and
+"""What payments reacts to: contracts' escrow, split and bonus requests, its own payout requests, payout holds ending, and
 reinstated payees (their held payouts leave)."""
 from __future__ import annotations
 
-from services.payments import escrow, payouts
+from services.payments import bonuses, escrow, payouts, splits
 from shared.consumer import outside_transaction
 
 
@@ -24,6 +24,22 @@ def refund_escrow(event, uow):
     """Give a milestone's escrow and its client fee back to the client."""
     data = event.data
     escrow.refund(uow, contract_id=data["contract_id"], milestone_id=data["milestone_id"], client_id=data["client_id"])
+
+
+def split_escrow(event, uow):
+    """Empty a claimed milestone's escrow in one step: part to the freelancer, the rest back to the client."""
+    data = event.data
+    splits.split(uow, milestone_id=data["milestone_id"], freelancer_amount=data["freelancer_amount"],
+                 refund_amount=data["refund_amount"], freelancer_fee_bps=data["freelancer_fee_bps"],
+                 client_fee_bps=data["client_fee_bps"])
+
+
+def pay_bonus(event, uow):
+    """Pay a bonus from the client's available money to the freelancer, inside the payout hold."""
+    data = event.data
+    bonuses.pay(uow, bonus_id=data["bonus_id"], contract_id=data["contract_id"], client_id=data["client_id"],
+                freelancer_id=data["freelancer_id"], amount=data["amount"], client_fee_bps=data["client_fee_bps"],
+                freelancer_fee_bps=data["freelancer_fee_bps"])
 
 
 def ask_the_bank(event, runtime):
@@ -49,14 +65,22 @@ def end_hold(timer, uow):
     escrow.end_hold(uow, timer.key)
 
 
+def end_bonus_hold(timer, uow):
+    """A bonus's payout hold is over: the money becomes available."""
+    bonuses.end_hold(uow, timer.key)
+
+
 HANDLERS = {
     "contracts.milestone.funding_requested": hold_escrow,
     "contracts.milestone.approved": release_escrow,
     "contracts.milestone.refund_requested": refund_escrow,
+    "contracts.milestone.split_requested": split_escrow,
+    "contracts.bonus.requested": pay_bonus,
     "payments.payout.requested": send_payout,
     "users.user.reinstated": send_held_payouts,
 }
 
 TIMERS = {
     escrow.HOLD_END: end_hold,
+    bonuses.HOLD_END: end_bonus_hold,
 }

@@ -135,7 +135,8 @@ def check(session) -> dict:
     total = sum(accounts.values())
     return {"balanced": total == 0 and not unbalanced and not mismatched and not escrows,
             "accounts": len(accounts), "total": total, "negative_accounts": negative,
-            "mismatched_accounts": mismatched, "unbalanced_entries": unbalanced, "escrow_mismatches": sorted(escrows)}
+            "mismatched_accounts": mismatched, "unbalanced_entries": unbalanced, "escrow_mismatches": sorted(escrows),
+            "platform_fees": accounts.get(PLATFORM_FEES, 0)}
 
 
 def check_failures(runtime) -> dict[tuple[str, ...], float]:

@@ -69,7 +69,7 @@ class ContractParties(Base):
 
 
 class Escrow(Base):
-    """A milestone's escrow: `held`, then `released` or `refunded`, each move a conditional update."""
+    """A milestone's escrow: `held`, then `released`, `refunded` or `split`, each move a conditional update."""
 
     __tablename__ = "escrows"
     milestone_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -79,6 +79,11 @@ class Escrow(Base):
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     client_fee: Mapped[int] = mapped_column(sa.BigInteger)
     freelancer_fee: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # What the settling step did, 0 until settled (a release: all to the freelancer; a refund: all and the
+    # client fee back; a split: each side's gross share, and the client fee less the fee of the released part).
+    freelancer_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    refund_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    client_fee_refund: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     status: Mapped[str] = mapped_column(sa.String(20))
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -84,6 +84,11 @@ class EscrowMilestoneOut(OutSchema):
     milestone_id = Id()
     amount = Money()
     status = fields.String()
+    client_fee = Money()
+    freelancer_fee = Money()
+    freelancer_amount = Money()
+    refund_amount = Money()
+    client_fee_refund = Money()
 
 
 class EscrowOut(OutSchema):
@@ -101,4 +106,5 @@ class LedgerCheckOut(OutSchema):
     mismatched_accounts = fields.List(fields.String())
     unbalanced_entries = fields.List(fields.String())
     escrow_mismatches = fields.List(fields.String())
+    platform_fees = Money()
 

@@ -75,6 +75,57 @@ class RefundRequested(EventSchema):
     amount = Money(required=True)
 
 
+class SplitRequested(EventSchema):
+    """A claim (or a discounted approval) settled: payments empties the milestone's escrow in one step."""
+    contract_id = Id(required=True)
+    milestone_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    amount = Money(required=True)
+    freelancer_amount = Money(required=True)
+    refund_amount = Money(required=True)
+    client_fee_bps = Bps()
+    freelancer_fee_bps = Bps()
+
+
+class BonusRequested(EventSchema):
+    bonus_id = Id(required=True)
+    contract_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    amount = Money(required=True, minimum=1)
+    client_fee_bps = Bps()
+    freelancer_fee_bps = Bps()
+
+
+class RefundRequestChanged(EventSchema):
+    """A refund request opened or closed (no consumer: for the record and other readers)."""
+    refund_request_id = Id(required=True)
+    contract_id = Id(required=True)
+    milestone_id = Id(required=True)
+    status = String(required=True)
+    amount = Money(required=True)
+    auto = fields.Boolean(required=True)
+    respond_by = Timestamp(required=True)
+    dispute_id = Id(allow_none=True, load_default=None)
+
+
+class DisputeChanged(EventSchema):
+    """A dispute opened, escalated, got a proposal or was resolved (no consumer)."""
+    dispute_id = Id(required=True)
+    contract_id = Id(required=True)
+    milestone_id = Id(required=True)
+    refund_request_id = Id(required=True)
+    status = String(required=True)
+    amount = Money(required=True)
+    requested_amount = Money(required=True)
+    respond_by = Timestamp(required=True)
+    accept_by = Timestamp(allow_none=True, load_default=None)
+    resolution = String(allow_none=True, load_default=None)
+    freelancer_amount = Money(allow_none=True, load_default=None)
+    refund_amount = Money(allow_none=True, load_default=None)
+
+
 EVENTS = {
     "contracts.contract.created": ContractCreated,
     "contracts.contract.offered": ContractOffered,
@@ -85,4 +136,12 @@ EVENTS = {
     "contracts.milestone.submitted": MilestoneSubmitted,
     "contracts.milestone.approved": MilestoneApproved,
     "contracts.milestone.refund_requested": RefundRequested,
+    "contracts.milestone.split_requested": SplitRequested,
+    "contracts.bonus.requested": BonusRequested,
+    "contracts.refund_request.opened": RefundRequestChanged,
+    "contracts.refund_request.closed": RefundRequestChanged,
+    "contracts.dispute.opened": DisputeChanged,
+    "contracts.dispute.escalated": DisputeChanged,
+    "contracts.dispute.proposed": DisputeChanged,
+    "contracts.dispute.resolved": DisputeChanged,
 }

@@ -33,6 +33,36 @@ class EscrowRefunded(EventSchema):
     client_fee = Money(required=True)
 
 
+class EscrowSplit(EventSchema):
+    contract_id = Id(required=True)
+    milestone_id = Id(required=True)
+    freelancer_amount = Money(required=True)
+    refund_amount = Money(required=True)
+    freelancer_fee = Money(required=True)
+    client_fee_refund = Money(required=True)
+    available_at = Timestamp(allow_none=True, load_default=None)
+
+
+class BonusPaid(EventSchema):
+    bonus_id = Id(required=True)
+    contract_id = Id(required=True)
+    amount = Money(required=True)
+    client_fee = Money(required=True)
+    freelancer_fee = Money(required=True)
+    available_at = Timestamp(required=True)
+
+
+class BonusFailed(EventSchema):
+    """Nothing moved: the fees it would have cost are given, no money is available later."""
+    bonus_id = Id(required=True)
+    contract_id = Id(required=True)
+    amount = Money(required=True)
+    client_fee = Money(required=True)
+    freelancer_fee = Money(required=True)
+    available_at = Timestamp(allow_none=True, load_default=None)
+    reason = String(required=True)
+
+
 class PayoutRequested(EventSchema):
     payout_id = Id(required=True)
     user_id = Id(required=True)
@@ -52,6 +82,9 @@ EVENTS = {
     "payments.escrow.funding_failed": EscrowFundingFailed,
     "payments.escrow.released": EscrowReleased,
     "payments.escrow.refunded": EscrowRefunded,
+    "payments.escrow.split": EscrowSplit,
+    "payments.bonus.paid": BonusPaid,
+    "payments.bonus.failed": BonusFailed,
     "payments.payout.requested": PayoutRequested,
     "payments.payout.paid": PayoutPaid,
     "payments.payout.failed": PayoutFailed,

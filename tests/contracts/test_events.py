@@ -29,6 +29,24 @@ SAMPLES = {
     "contracts.milestone.approved": {**MONEY, "client_id": PARTIES["client_id"], "freelancer_id": PARTIES["freelancer_id"],
                                      "amount": 10_000, "freelancer_fee_bps": 1000, "auto": True},
     "contracts.milestone.refund_requested": {**MONEY, "client_id": PARTIES["client_id"], "amount": 10_000},
+    "contracts.milestone.split_requested": {**MONEY, "client_id": PARTIES["client_id"],
+                                            "freelancer_id": PARTIES["freelancer_id"], "amount": 10_000,
+                                            "freelancer_amount": 7_000, "refund_amount": 3_000,
+                                            "client_fee_bps": 500, "freelancer_fee_bps": 1000},
+    "contracts.bonus.requested": {"bonus_id": new_id(), "contract_id": PARTIES["contract_id"],
+                                  "client_id": PARTIES["client_id"], "freelancer_id": PARTIES["freelancer_id"],
+                                  "amount": 5_000, "client_fee_bps": 500, "freelancer_fee_bps": 1000},
+    **{f"contracts.refund_request.{what}": {**MONEY, "refund_request_id": new_id(), "status": status,
+                                            "amount": 3_000, "auto": False, "respond_by": AT, "dispute_id": None}
+       for what, status in (("opened", "pending"), ("closed", "withdrawn"))},
+    **{f"contracts.dispute.{what}": {**MONEY, "dispute_id": new_id(), "refund_request_id": new_id(),
+                                     "status": status, "amount": 10_000, "requested_amount": 3_000,
+                                     "respond_by": AT, "accept_by": AT if what == "proposed" else None,
+                                     "resolution": "agreed" if status == "resolved" else None,
+                                     "freelancer_amount": 6_000 if status == "resolved" else None,
+                                     "refund_amount": 4_000 if status == "resolved" else None}
+       for what, status in (("opened", "open"), ("escalated", "mediation"), ("proposed", "mediation"),
+                            ("resolved", "resolved"))},
 }
 
 

@@ -6,6 +6,11 @@ import threading
 from tests.support import eventually
 
 
+def accept_claim(deal, claim: dict):
+    return deal.post(f"milestones/{claim['milestone_id']}/refund-requests/{claim['refund_request_id']}/accept",
+                     deal.freelancer)
+
+
 def fund(deal, index: int) -> None:
     assert deal.act(index, "fund", deal.client).status_code == 202
     deal.funded(index)
@@ -26,10 +31,16 @@ class TestEndAnActiveContract:
         assert response.status_code == 202
         body = response.get_json()
         assert body["status"] == "cancelling" and body["end_reason"] == "ended_by_client"
+        # Work handed in is not refunded silently: the ending opens a refund request the freelancer answers.
         assert [m["status"] for m in body["milestones"]] == [
-            "refunding", "approved", "refunding", "funding", "cancelled"]
+            "refunding", "approved", "refund_requested", "funding", "cancelled"]
         refunds = deal.emitted("contracts.milestone.refund_requested")
-        assert [r["milestone_id"] for r in refunds] == [deal.milestone_id(0), deal.milestone_id(2)]
+        assert [r["milestone_id"] for r in refunds] == [deal.milestone_id(0)]
+        [claim] = deal.emitted("contracts.refund_request.opened")
+        assert (claim["milestone_id"], claim["amount"]) == (deal.milestone_id(2), 3_000)
+        assert accept_claim(deal, claim).status_code == 202
+        [split] = deal.emitted("contracts.milestone.split_requested")
+        assert (split["freelancer_amount"], split["refund_amount"]) == (0, 3_000)
 
         deal.released(1)
         deal.wait_for("released", index=1)
@@ -96,7 +107,7 @@ class TestEndAnActiveContract:
 
 
 class TestApproveRacingCancel:
-    def test_a_milestone_is_released_or_refunded_never_both(self, contracts_live):
+    def test_a_milestone_is_released_or_claimed_never_both(self, contracts_live):
         deals = [contracts_live.active() for _ in range(8)]
         for deal in deals:
             deal.act(0, "submit", deal.freelancer, {"message": "Done"})
@@ -124,9 +135,12 @@ class TestApproveRacingCancel:
         for deal in deals:
             assert results[(deal.id, "cancel")] == 202
             approved = deal.emitted("contracts.milestone.approved")
-            refunds = deal.emitted("contracts.milestone.refund_requested")
-            assert len(approved) + len(refunds) == 1, (approved, refunds)
+            claims = deal.emitted("contracts.refund_request.opened")  # the ending claims the work handed in
+            assert len(approved) + len(claims) == 1, (approved, claims)
             assert (results[(deal.id, "approve")] == 202) == bool(approved)
+            assert not deal.emitted("contracts.milestone.refund_requested")
+            if claims:
+                assert accept_claim(deal, claims[0]).status_code == 202
             (deal.released if approved else deal.refunded)(0)
             contract = deal.wait_for("cancelled")
             assert contract["milestones"][0]["status"] == ("released" if approved else "refunded")

@@ -1,10 +1,11 @@
 """The saga map: what each saga reacts to is what the service registers, one handler per event."""
 from __future__ import annotations
 
-from services.contracts import SERVICE, sagas
+from services.contracts import SERVICE, bonuses, disputes, refunds, sagas
 from shared.suspensions import KIT_STEPS
 
-MAPS = {"hiring": sagas.HIRING, "funding": sagas.FUNDING, "release": sagas.RELEASE, "refund": sagas.REFUND}
+MAPS = {"hiring": sagas.HIRING, "funding": sagas.FUNDING, "release": sagas.RELEASE, "refund": sagas.REFUND,
+        "claims": refunds.CLAIMS, "bonus": bonuses.BONUS}
 
 
 class TestSagaMap:
@@ -12,7 +13,8 @@ class TestSagaMap:
         assert set(SERVICE.handlers) == {type_ for saga in MAPS.values() for type_ in saga} | set(KIT_STEPS)
         assert set(SERVICE.handlers) == {"jobs.hire.requested", "payments.escrow.funded",
                                          "payments.escrow.funding_failed", "payments.escrow.released",
-                                         "payments.escrow.refunded", "users.user.suspended",
+                                         "payments.escrow.refunded", "payments.escrow.split",
+                                         "payments.bonus.paid", "payments.bonus.failed", "users.user.suspended",
                                          "users.user.reinstated"}
 
     def test_an_event_two_sagas_share_goes_to_the_one_handler_both_name(self):
@@ -27,5 +29,6 @@ class TestSagaMap:
 
     def test_every_timer_kind_names_its_service_aggregate_and_effect(self):
         assert set(SERVICE.timers) == {sagas.OFFER_EXPIRY, sagas.AUTO_APPROVE, sagas.SETTLE, sagas.RESEND_REQUEST,
-                                       sagas.RESEND_CANCELLATION}
+                                       sagas.RESEND_CANCELLATION, refunds.RESPONSE_DUE, disputes.NO_RESPONSE,
+                                       disputes.MEDIATION_OVER}
         assert all(kind.split(".")[0] == "contracts" and len(kind.split(".")) == 3 for kind in SERVICE.timers)

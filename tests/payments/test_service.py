@@ -2,7 +2,7 @@
 (its migrations matching its models: tests/platform/test_migrations.py)."""
 from __future__ import annotations
 
-from services.payments import SERVICE, escrow
+from services.payments import SERVICE, bonuses, escrow
 
 PATHS = ["/payments/deposits", "/payments/balance", "/payments/transactions", "/payments/payouts",
          "/payments/payouts/{payout_id}", "/payments/escrow/{contract_id}", "/payments/ledger/check"]
@@ -17,6 +17,7 @@ class TestService:
 
     def test_it_reacts_to_contracts_requests_its_own_payouts_and_suspensions(self):
         assert set(SERVICE.handlers) == {"contracts.milestone.funding_requested", "contracts.milestone.approved",
-                                         "contracts.milestone.refund_requested", "payments.payout.requested",
+                                         "contracts.milestone.refund_requested", "contracts.milestone.split_requested",
+                                         "contracts.bonus.requested", "payments.payout.requested",
                                          "users.user.suspended", "users.user.reinstated"}
-        assert set(SERVICE.timers) == {escrow.HOLD_END}
+        assert set(SERVICE.timers) == {escrow.HOLD_END, bonuses.HOLD_END}

@@ -16,7 +16,7 @@ from alembic import op
 from shared.db import UTCDateTime
 
 revision = "contracts_0006"
-down_revision = "contracts_0003"
+down_revision = "contracts_0005"
 branch_labels = None
 depends_on = None
 
