@@ -7,7 +7,7 @@ would tell of a change with no time, actor or cause. A contract's timeline begin
 change of status after the upgrade.
 
 Revision ID: contracts_0006
-Revises: contracts_0003
+Revises: contracts_0005
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
