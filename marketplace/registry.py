@@ -41,6 +41,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("contracts", 8003, ("contracts",), "services.contracts"),
     Entry("payments", 8004, ("payments",), "services.payments"),
     Entry("reviews", 8005, ("reviews",), "services.reviews"),
+    Entry("messages", 8006, ("rooms", "notifications", "webhooks"), "services.messages"),
 )
 BY_NAME: dict[str, Entry] = {entry.name: entry for entry in ENTRIES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

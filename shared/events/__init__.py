@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from shared.db import utcnow
-from shared.events import contracts, jobs, payments, reviews, users
+from shared.events import contracts, jobs, messages, payments, reviews, users
 from shared.events.fields import Timestamp, format_timestamp
 from shared.ids import new_id
 
@@ -24,7 +24,7 @@ class UndecodableMessage(ValueError):
 
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     (name, 1): schema
-    for module in (users, jobs, contracts, payments, reviews)
+    for module in (users, jobs, contracts, payments, reviews, messages)
     for name, schema in module.EVENTS.items()
 }
 

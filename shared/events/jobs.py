@@ -18,6 +18,8 @@ class ProposalSubmitted(EventSchema):
     job_id = Id(required=True)
     freelancer_id = Id(required=True)
     amount = Money(required=True)
+    client_id = Id(required=True)
+    job_title = fields.String(required=True)
 
 
 class HiredMilestone(EventSchema):
