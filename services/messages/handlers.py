@@ -10,6 +10,8 @@ from shared.events import ACCOUNT_SUSPENDED
 def open_room(event, uow) -> None:
     """A proposal opens its room, awaiting the client's first word."""
     data = event.data
+    if data["client_id"] is None:  # sent before jobs named the client: no room can be made for it
+        return
     rooms.open_for_proposal(uow, proposal_id=data["proposal_id"], job_id=data["job_id"], job_title=data["job_title"],
                             client_id=data["client_id"], freelancer_id=data["freelancer_id"])
 

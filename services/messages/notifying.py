@@ -32,6 +32,11 @@ def _party(role: str) -> Recipients:
     return lambda uow, data: [data.get(field) or getattr(_contract(uow, data), field)]
 
 
+def _proposal_client(uow, data: dict) -> list[str]:
+    """A proposal's client (none for one sent before jobs named the client)."""
+    return [data["client_id"]] if data.get("client_id") else []
+
+
 def _both(uow, data: dict) -> list[str]:
     return [*_party("client")(uow, data), *_party("freelancer")(uow, data)]
 
@@ -71,7 +76,7 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("jobs.proposal.submitted", "proposal.received", _party("client"), "A new proposal on “{job_title}”.",
+    Kind("jobs.proposal.submitted", "proposal.received", _proposal_client, "A new proposal on “{job_title}”.",
          lambda d: f"/jobs/{d['job_id']}/proposals/{d['proposal_id']}"),
     Kind("contracts.contract.offered", "offer.received", _party("freelancer"), "You have a contract offer."),
     Kind("contracts.contract.activated", "contract.activated", _both, "Your contract is active."),
