@@ -34,7 +34,7 @@ def events(runtime, user_id: str, *, since: int | None, ends_at: float, heartbea
            clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
     """`retry:` at once, then the replay after `since` (or nothing older than now), then each new one,
     with a keep-alive comment every `heartbeat`, until `ends_at` (on `clock`)."""
-    yield "retry: 3000\n\n"
+    yield b"retry: 3000\n\n"
     if since is None:
         with runtime.db.transaction(readonly=True) as session:
             since = notifying.last_seq(session, user_id)
@@ -45,10 +45,10 @@ def events(runtime, user_id: str, *, since: int | None, ends_at: float, heartbea
             batch = "".join(frame(notification) for notification in rows)
         if rows:
             since = rows[-1].seq
-            yield batch
+            yield batch.encode()
             beat = clock() + heartbeat.total_seconds()
             continue
         if clock() >= beat:
-            yield ": keep-alive\n\n"
+            yield b": keep-alive\n\n"
             beat = clock() + heartbeat.total_seconds()
         time.sleep(max(0.0, min(POLL, ends_at - clock())))
