@@ -135,8 +135,8 @@ def run(base: str, hold_wait: float) -> None:
     step(f"review: {len(reviews['items'])} reviews published, both 5 stars")
     room = client.call("GET", f"/rooms/{room['id']}", (200,))
     step(f"room: {room['status']}, contract {room['contract_id']}, {room['unread_count']} unread for the client")
-    kinds = wait_for("the freelancer's notifications", lambda: (lambda page: [n["kind"] for n in page["items"]]
-                                                                  if len(page["items"]) >= 5 else None)(
+    told = wait_for("the freelancer's notifications", lambda: (lambda page: page if len(page["items"]) >= 5 else None)(
         freelancer.call("GET", "/notifications?limit=50", (200,))))
+    kinds = [notification["kind"] for notification in told["items"]]  # type: ignore[index]
     step(f"notify: the freelancer was told {len(kinds)} times ({', '.join(sorted(set(kinds)))})")
     step("done: talked, hired, funded, delivered, released, paid out, reviewed and told of every step")

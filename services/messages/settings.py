@@ -34,12 +34,11 @@ def parse_smtp_url(text: str | None, name: str = "SMTP_URL") -> str | None:
         return None
     try:
         parts = urlsplit(text)
-        port = parts.port
+        parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
         raise ConfigError(f"{name}: not a URL like smtp://user:password@host:587") from None
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(f"{name}: must be smtp://host:port or smtps://host:port")
-    del port
     return text
 
 

@@ -31,7 +31,7 @@ def frame(notification) -> str:
 
 
 def events(runtime, user_id: str, *, since: int | None, ends_at: float, heartbeat: timedelta,
-           clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
+           clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
     """`retry:` at once, then the replay after `since` (or nothing older than now), then each new one,
     with a keep-alive comment every `heartbeat`, until `ends_at` (on `clock`)."""
     yield b"retry: 3000\n\n"

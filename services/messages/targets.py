@@ -65,22 +65,26 @@ def parse(url: str) -> tuple[str, str, int]:
 
 def resolve(host: str, port: int, *, allow_private: bool) -> Address:
     """The first address `host` resolves to, if every address it resolves to may be used."""
-    try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        found: list[Address] = [literal]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            raise Refused(f"{host} does not resolve.") from None
-        found = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-        if not found:
-            raise Refused(f"{host} does not resolve.")
+    found = _addresses(host, port)
+    if not found:
+        raise Refused(f"{host} does not resolve.")
     for address in found:
         why = refusal(address, allow_private=allow_private)
         if why:
             raise Refused(f"{host}: {why}.")
     return normalized(found[0])
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def check(url: str, *, allow_private: bool) -> Address:

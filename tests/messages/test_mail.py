@@ -16,7 +16,7 @@ from services.messages import mail
 from shared.db import utcnow
 from shared.tables import TimerRow
 from tests.messages.helpers import Proposal
-from tests.support import eventually, new_id
+from tests.support import eventually
 
 
 class Inbox:
