@@ -10,6 +10,7 @@ from services.messages.models import Attachment, Base, Delivery
 from services.messages.settings import MessagesSettings
 from services.messages.wire import Mailer, Pool
 from shared.config import Settings
+from shared.metrics import ServiceGauge
 from shared.prune import Retention
 from shared.service import Service
 
@@ -27,6 +28,8 @@ SERVICE = Service(
     name="messages", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(rooms_api, notifications_api, webhooks_api), handlers=HANDLERS, timers=TIMERS,
     settings=MessagesSettings, retention=retention,
+    gauges=(ServiceGauge("webhook_deliveries", "Webhook deliveries kept, by status", ("status",),
+                         webhooks.count_deliveries),),
     collaborators={
         "mailer": lambda settings: Mailer(settings.smtp_url, settings.mail_from),
         "mail_pool": lambda _settings: Pool("messages-mail", 4),

@@ -166,3 +166,11 @@ def present(notification: Notification) -> dict:
 
 def _timestamp(notification: Notification) -> str:
     return format_timestamp(notification.created_at)
+
+
+def count_deliveries(runtime) -> dict[tuple[str, ...], float]:
+    """Deliveries by status (pending ones are still being tried; failed ones gave up)."""
+    with runtime.db.transaction(readonly=True) as session:
+        counted = {status: count for status, count in
+                   session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status))}
+    return {(status,): float(counted.get(status, 0)) for status in DELIVERY.states}
