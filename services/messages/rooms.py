@@ -190,8 +190,8 @@ def present(session, room: Room, user) -> dict:
         read_up_to, seq = (mark.message_id, mark.seq) if mark else (None, 0)
         unread = session.scalar(sa.select(sa.func.count()).select_from(Message).where(
             Message.room_id == room.id, Message.seq > seq, Message.sender_id != user.id))
-    else:
-        read_up_to, unread = None, None
+    else:  # admins read without a mark of their own
+        read_up_to, unread = None, 0
     return {**{column: getattr(room, column) for column in (
         "id", "proposal_id", "job_id", "job_title", "contract_id", "client_id", "freelancer_id", "status",
         "read_only_reason", "created_at", "last_activity_at")},

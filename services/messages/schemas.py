@@ -69,8 +69,8 @@ class RoomOut(OutSchema):
     created_at = Timestamp()
     last_activity_at = Timestamp()
     last_message = fields.Nested(MessageOut, allow_none=True)
-    unread_count = fields.Integer(allow_none=True, metadata={
-        "description": "The other party's messages after your read mark (null for admins)."})
+    unread_count = fields.Integer(metadata={
+        "description": "The other party's messages after your read mark (0 for admins, who have none)."})
     read_up_to = fields.String(allow_none=True, metadata={"description": "Your read mark: a message id."})
 
 

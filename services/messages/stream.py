@@ -51,4 +51,4 @@ def events(runtime, user_id: str, *, since: int | None, ends_at: float, heartbea
         if clock() >= beat:
             yield b": keep-alive\n\n"
             beat = clock() + heartbeat.total_seconds()
-        time.sleep(max(0.0, min(POLL, ends_at - clock())))
+        time.sleep(max(0.0, min(POLL, beat - clock(), ends_at - clock())))
