@@ -72,7 +72,8 @@ def lease(timer, uow) -> None:
     mailer, pool = runtime.collaborators["mailer"], runtime.collaborators["mail_pool"]
     message = mailer.message(to=recipient.email, subject=notification.text,
                              text=f"{notification.text}\n\n{notification.resource}\n", message_id=notification.id)
-    wire.after_commit(uow, lambda: pool.submit(lambda: send(runtime, notification.id, message)))
+    notification_id = notification.id
+    wire.after_commit(uow, lambda: pool.submit(lambda: send(runtime, notification_id, message)))
 
 
 def send(runtime, notification_id: str, message) -> None:

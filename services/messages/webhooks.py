@@ -99,8 +99,8 @@ def lease(timer, uow) -> None:
         return
     settings = uow.settings
     uow.schedule(ATTEMPT, delivery.id, utcnow() + settings.webhook_timeout + LEASE_MARGIN, timer.payload)
-    runtime, pool = uow.runtime, uow.runtime.collaborators["webhook_pool"]
-    wire.after_commit(uow, lambda: pool.submit(lambda: attempt(runtime, delivery.id)))
+    runtime, pool, delivery_id = uow.runtime, uow.runtime.collaborators["webhook_pool"], delivery.id
+    wire.after_commit(uow, lambda: pool.submit(lambda: attempt(runtime, delivery_id)))
 
 
 def attempt(runtime, delivery_id: str) -> None:
