@@ -101,6 +101,13 @@ def run(base: str, hold_wait: float) -> None:
     proposal = freelancer.call("POST", f"/jobs/{job['id']}/proposals", (201,), json={
         "cover_letter": "I have built many of these.", "amount": 100000, "estimated_days": 5})
     step(f"propose: {dollars(proposal['amount'])}")
+    room = wait_for("the proposal's room", lambda: client.call("GET", f"/rooms?proposal_id={proposal['id']}",
+                                                               (200,))["items"])[0]
+    client.call("POST", f"/rooms/{room['id']}/messages", (201,), json={"body": "Can you start on Monday?"},
+                headers={"Idempotency-Key": new_id()})
+    reply = freelancer.call("POST", f"/rooms/{room['id']}/messages", (201,), json={"body": "Yes, Monday works."},
+                            headers={"Idempotency-Key": new_id()})
+    step(f"message: room {room['id']}, the client asks and the freelancer answers (message {reply['seq']})")
     hired = client.call("POST", f"/jobs/{job['id']}/proposals/{proposal['id']}/hire", (202,),
                         headers={"Idempotency-Key": new_id()}, json={})
     contract_path = f"/contracts/{hired['contract_id']}"
@@ -147,7 +154,13 @@ def run(base: str, hold_wait: float) -> None:
         r["status"] == "published" for r in page["items"]) and len(page["items"]) == 2 else None)(
         client.call("GET", f"/reviews?contract_id={contract['id']}", (200,))))
     step(f"review: {len(reviews['items'])} reviews published, both 5 stars")
-    step("done: hired, funded, delivered, released, paid out and reviewed")
+    room = client.call("GET", f"/rooms/{room['id']}", (200,))
+    step(f"room: {room['status']}, contract {room['contract_id']}, {room['unread_count']} unread for the client")
+    told = wait_for("the freelancer's notifications", lambda: (lambda page: page if len(page["items"]) >= 5 else None)(
+        freelancer.call("GET", "/notifications?limit=50", (200,))))
+    kinds = [notification["kind"] for notification in told["items"]]  # type: ignore[index]
+    step(f"notify: the freelancer was told {len(kinds)} times ({', '.join(sorted(set(kinds)))})")
+    step("done: talked, hired, funded, delivered, released, paid out, reviewed and told of every step")
     lines = timeline(client, contract)
     step(f"timeline: contract {contract['id']}, {len(lines)} changes of status")
     for line in lines:

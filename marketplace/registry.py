@@ -25,6 +25,9 @@ class Entry:
     """The first path segments it owns: the gateway sends `/<segment>` and `/<segment>/…` to it."""
     module: str
     """The package that defines `SERVICE`."""
+    threads: int = 4
+    """Its API's threads per gunicorn process (gthread) unless `API_THREADS` or `--threads` say otherwise:
+    messages holds one for each open notification stream, so it has many."""
 
     @property
     def port_variable(self) -> str:
@@ -41,6 +44,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("contracts", 8003, ("contracts",), "services.contracts"),
     Entry("payments", 8004, ("payments",), "services.payments"),
     Entry("reviews", 8005, ("reviews",), "services.reviews"),
+    Entry("messages", 8006, ("rooms", "notifications", "webhooks"), "services.messages", threads=32),
 )
 BY_NAME: dict[str, Entry] = {entry.name: entry for entry in ENTRIES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 
-SERVICES = ("users", "jobs", "contracts", "payments", "reviews")
+SERVICES = ("users", "jobs", "contracts", "payments", "reviews", "messages")
 
 
 def read_env(path: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from shared.config import ConfigError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Marketplace: a freelance marketplace of five services coordinating sagas over RabbitMQ."""
+    """Marketplace: a freelance marketplace of six services coordinating sagas over RabbitMQ."""
 
 
 for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.demo,

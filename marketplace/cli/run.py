@@ -1,6 +1,7 @@
 """Running it: everything in one process, the real topology as processes, or one piece of it."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -10,16 +11,18 @@ from marketplace.cli.common import SERVICE, refuse_embedded, services, settings
 
 PORT_BASE = click.option("--port-base", type=click.IntRange(1, 65535), metavar="N",
                          help="Gateway on N, the services on N+1, N+2, … (default: MARKETPLACE_PORT_<SERVICE>, "
-                              "else 8000 and 8001-8005).")
+                              "else 8000 and 8001-8006).")
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @PORT_BASE
 def dev(host: str, port_base: int | None) -> None:
-    """Everything in one process: APIs on 8001-8005, gateway on 8000, workers, SQLite under var/."""
+    """Everything in one process: APIs on 8001-8006, gateway on 8000, workers, SQLite under var/."""
     from marketplace import dev as runner
 
+    # Webhooks: a developer's receiver listens on this machine, so loopback targets are allowed here.
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "true")
     runner.run(settings(), services(), host, registry.ports(base=port_base))
 
 
@@ -41,9 +44,9 @@ def stack(workers: int, api_workers: int, port_base: int | None) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="API_WORKERS",
               help="Gunicorn processes (or API_WORKERS).")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), envvar="API_THREADS",
-              help="Threads per process (or API_THREADS).")
-def api(service: str, port: int | None, host: str, workers: int, threads: int) -> None:
+@click.option("--threads", type=click.IntRange(1, 256), envvar="API_THREADS",
+              help="Threads per process (or API_THREADS; default 4, messages 32: a stream holds one).")
+def api(service: str, port: int | None, host: str, workers: int, threads: int | None) -> None:
     """One service's API under gunicorn."""
     from shared.serve import serve_api, share_metrics_between_processes
 
@@ -52,7 +55,7 @@ def api(service: str, port: int | None, host: str, workers: int, threads: int) -
     port = port or registry.ports()[service]
     if workers > 1:
         share_metrics_between_processes()
-    serve_api(services(service)[service], found, host, port, workers, threads)
+    serve_api(services(service)[service], found, host, port, workers, threads or registry.BY_NAME[service].threads)
 
 
 @click.command()

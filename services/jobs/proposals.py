@@ -31,7 +31,8 @@ def submit(uow, *, freelancer_id: str, job_id: str, cover_letter: str, amount: i
     job.proposals_count += 1
     session.flush()
     uow.emit("jobs.proposal.submitted", {"proposal_id": proposal.id, "job_id": job.id,
-                                         "freelancer_id": freelancer_id, "amount": amount})
+                                         "freelancer_id": freelancer_id, "amount": amount,
+                                         "client_id": job.client_id, "job_title": job.title})
     return proposal
 
 

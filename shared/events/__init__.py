@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from marshmallow import Schema, ValidationError
 
 from shared.db import utcnow
-from shared.events import contracts, jobs, payments, reviews, users
+from shared.events import contracts, jobs, messages, payments, reviews, users
 from shared.events.fields import Timestamp, format_timestamp
 from shared.ids import new_id
 
@@ -22,7 +22,7 @@ class UndecodableMessage(ValueError):
     """A body that is not an envelope this service can read; it goes to dead letters at once."""
 
 
-_PRODUCERS = (users, jobs, contracts, payments, reviews)
+_PRODUCERS = (users, jobs, contracts, payments, reviews, messages)
 
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     (name, 1): schema

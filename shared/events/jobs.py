@@ -18,6 +18,9 @@ class ProposalSubmitted(EventSchema):
     job_id = Id(required=True)
     freelancer_id = Id(required=True)
     amount = Money(required=True)
+    # Added later (for messages' rooms): jobs always sends them; an event sent before has neither.
+    client_id = Id(allow_none=True, load_default=None)
+    job_title = fields.String(allow_none=True, load_default=None)
 
 
 class HiredMilestone(EventSchema):

@@ -3,20 +3,28 @@
 Every request's path, query string and headers are checked for text no database can store (NUL, lone
 surrogates); a JSON body is parsed here once with a nesting limit and a limit on the digits of an
 integer literal (Python refuses to convert past 4300 and a deep body exhausts the stack), and all its
-strings, keys included, are checked the same way. The schemas' fields (shared/events/fields.py) then
+strings, keys included, are checked the same way (except for a view marked `@raw_body`, which reads
+a file of its own: its bytes are data, not JSON to parse, and its limit is its own). The schemas' fields (shared/events/fields.py) then
 apply the rules of each field: lengths after normalization, ranges, ASCII digits.
 """
 from __future__ import annotations
 
 import json
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from shared.events.fields import text_problem
 from shared.http import problems
 
 MAX_DEPTH = 32
 MAX_INTEGER_DIGITS = 40
+
+
+def raw_body(view):
+    """Mark a view that reads its body itself (an upload): it sets its own size limit, and a JSON file is
+    data, never parsed here. Place it under the other decorators, so they carry the mark."""
+    view.raw_body = True
+    return view
 
 
 class Refused(ValueError):
@@ -36,7 +44,8 @@ def check_request() -> Response | None:
         for name, value in request.headers.items():
             _check_text(f"header.{_printable(name)}", name)
             _check_text(f"header.{_printable(name)}", value)
-        if request.is_json and request.content_length != 0:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if request.is_json and request.content_length != 0 and not getattr(view, "raw_body", False):
             check_json(request.get_data(cache=True))
     except Refused as refused:
         return problems.problem(400, "Bad Request", f"Invalid fields: {refused.field}",

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = ROOT / "docker-compose.yml"
 DEFINITIONS = DEPLOY / "rabbitmq" / "definitions.json"
-SERVICES = ("users", "jobs", "contracts", "payments", "reviews")
+SERVICES = ("users", "jobs", "contracts", "payments", "reviews", "messages")
 
 
 def compose() -> dict:

@@ -23,7 +23,7 @@ from tests.deploy.helpers import (
 
 SCHEMA = DEPLOY / "schemas" / "compose-spec.json"
 ONE_SHOTS = {"rabbitmq-definitions", "migrate", "topology"}
-PORTS = {"users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005}
+PORTS = {"users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005, "messages": 8006}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from tests.deploy.helpers import DEPLOY, SERVICES, env_example, secrets_module
 K8S = DEPLOY / "k8s"
 OVERLAYS = sorted(path.name for path in (K8S / "overlays").iterdir() if (path / "kustomization.yaml").exists())
 KUBERNETES_VERSION = "1.30.0"  # the oldest release the manifests target (HPA v2, PDB v1, batch/v1 Job TTL)
-PORTS = {"users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005}
+PORTS = {"users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005, "messages": 8006}
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)

@@ -12,7 +12,7 @@ SAMPLES = {
     "jobs.job.posted": {"job_id": new_id(), "client_id": new_id(), "title": "Build a landing page",
                         "skills": ["HTML"], "budget_type": "fixed", "budget_amount": 50_000},
     "jobs.proposal.submitted": {"proposal_id": new_id(), "job_id": new_id(), "freelancer_id": new_id(),
-                                "amount": 45_000},
+                                "amount": 45_000, "client_id": new_id(), "job_title": "Build a landing page"},
     "jobs.hire.requested": {"contract_id": new_id(), "job_id": new_id(), "proposal_id": new_id(),
                             "client_id": new_id(), "freelancer_id": new_id(), "title": "Build a landing page",
                             "milestones": [{"milestone_id": new_id(), "title": "Design", "amount": 500,

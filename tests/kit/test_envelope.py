@@ -53,7 +53,8 @@ class TestEnvelopeRoundTrip:
                 Envelope.new(type_, data, producer="kit", correlation_id=new_id())
 
     def test_the_catalog_covers_every_producer(self):
-        assert {type_.split(".")[0] for type_ in EVENT_TYPES} == {"users", "jobs", "contracts", "payments", "reviews"}
+        assert {type_.split(".")[0] for type_ in EVENT_TYPES} == {"users", "jobs", "contracts", "payments", "reviews",
+                                                                       "messages"}
 
 
 class TestWhatAReaderRefuses:

@@ -16,8 +16,8 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.slow
 SHORT_TIMERS = {"PAYOUT_HOLD": "2s", "REVIEW_WINDOW": "1h", "LOG_LEVEL": "WARNING"}
-STEPS = ("register", "deposit", "post", "propose", "hire", "fund", "accept", "submit", "approve", "release",
-         "payout", "review", "done", "timeline")
+STEPS = ("register", "deposit", "post", "propose", "message", "hire", "fund", "accept", "submit", "approve", "release",
+         "payout", "review", "room", "notify", "done", "timeline")
 
 
 def start(argv: list[str], folder, env: dict) -> subprocess.Popen:

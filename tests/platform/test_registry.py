@@ -14,7 +14,8 @@ from marketplace.databases import create_missing
 from shared.config import ConfigError, Settings
 from shared.db import drop_database, normalize_url
 
-DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005}
+DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "jobs": 8002, "contracts": 8003, "payments": 8004, "reviews": 8005,
+                 "messages": 8006}
 
 
 class TestPorts:
@@ -27,7 +28,8 @@ class TestPorts:
 
     def test_a_port_base_puts_the_gateway_on_it_and_the_services_after_it_in_registry_order(self):
         assert registry.ports({"MARKETPLACE_PORT_USERS": "7001"}, base=9000) == {
-            "gateway": 9000, "users": 9001, "jobs": 9002, "contracts": 9003, "payments": 9004, "reviews": 9005}
+            "gateway": 9000, "users": 9001, "jobs": 9002, "contracts": 9003, "payments": 9004, "reviews": 9005,
+            "messages": 9006}
 
     @pytest.mark.parametrize("variable, value", [
         ("MARKETPLACE_PORT_USERS", "eighty"), ("MARKETPLACE_PORT_GATEWAY", "0"), ("MARKETPLACE_PORT_JOBS", "70000"),
@@ -61,7 +63,8 @@ class TestPorts:
 class TestRoutes:
     def test_every_first_path_segment_belongs_to_one_service(self):
         assert registry.ROUTES == {"users": "users", "auth": "users", "jobs": "jobs", "contracts": "contracts",
-                                   "payments": "payments", "reviews": "reviews"}
+                                   "payments": "payments", "reviews": "reviews", "rooms": "messages",
+                                   "notifications": "messages", "webhooks": "messages"}
         assert gateway.ROUTES is registry.ROUTES
 
     def test_the_gateway_s_targets_default_to_the_chosen_ports(self, monkeypatch):
@@ -73,7 +76,8 @@ class TestRoutes:
 
 class TestSelection:
     def test_every_service_by_default_in_registry_order(self):
-        assert registry.selected({}) == registry.NAMES == ("users", "jobs", "contracts", "payments", "reviews")
+        assert registry.selected({}) == registry.NAMES == ("users", "jobs", "contracts", "payments", "reviews",
+                                                              "messages")
 
     def test_marketplace_services_picks_some(self):
         assert registry.selected({"MARKETPLACE_SERVICES": " jobs, users "}) == ("jobs", "users")

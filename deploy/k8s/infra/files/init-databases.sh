@@ -4,11 +4,11 @@
 # Each role owns only its database and may connect only to it (CONNECT is revoked from PUBLIC),
 # so a service cannot read another's tables even though they share the server. Passwords come
 # from POSTGRES_<SERVICE>_PASSWORD; nothing secret is in this file.
-#   MARKETPLACE_SERVICES   which services (default: all five)
+#   MARKETPLACE_SERVICES   which services (default: all six)
 #   MARKETPLACE_DB_PREFIX  prefix of each database and role name (default: marketplace_)
 set -eu
 
-services="${MARKETPLACE_SERVICES:-users jobs contracts payments reviews}"
+services="${MARKETPLACE_SERVICES:-users jobs contracts payments reviews messages}"
 prefix="${MARKETPLACE_DB_PREFIX:-marketplace_}"
 
 for service in $(echo "$services" | tr ',' ' '); do
