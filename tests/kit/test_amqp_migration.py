@@ -17,7 +17,7 @@ from shared.bus.amqp import AmqpBus, declare_all
 from shared.bus.migration import HOLDING_SUFFIX, Migration, MigrationError, holding_queue
 from tests import infra
 from tests.faults.suite import Broker as Address
-from tests.kit.helpers import REGISTERED, SUSPENDED, Broker, registered
+from tests.kit.helpers import REGISTERED, SUSPENDED, Broker
 from tests.support import eventually
 
 pytestmark = [pytest.mark.amqp]
