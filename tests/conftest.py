@@ -38,10 +38,13 @@ def containers():
 @pytest.fixture(scope="session")
 def amqp_url(containers) -> str:
     if os.environ.get("AMQP_URL", "").startswith("amqp"):
-        return os.environ["AMQP_URL"]
-    if infra.docker_answers():
-        return infra.start_rabbitmq(containers)
-    infra.unavailable("RabbitMQ")
+        url = os.environ["AMQP_URL"]
+    elif infra.docker_answers():
+        url = infra.start_rabbitmq(containers)
+    else:
+        infra.unavailable("RabbitMQ")
+    infra.shared_queues_as_declared(url)
+    return url
 
 
 @pytest.fixture(scope="session")

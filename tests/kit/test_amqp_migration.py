@@ -4,8 +4,10 @@ Each story runs on a vhost of its own, since it replaces `marketplace.audit` too
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import uuid
 from datetime import timedelta
 
@@ -176,3 +178,28 @@ class TestMigratingAClassicTopology:
         with pytest.raises(topology.QueueMismatch, match="x-queue-type.*`marketplace topology` replaces it"):
             AmqpBus(quorum).declare(service, [REGISTERED])
 
+
+
+class TestTheTopologyCommand:
+    def test_it_says_what_it_replaced(self, vhost_url, tmp_path):
+        from marketplace import registry
+
+        def topology_command(queue_type: str) -> str:
+            env = {key: value for key, value in os.environ.items() if not key.startswith(("AMQP_URL", "DATABASE_URL"))}
+            done = subprocess.run([sys.executable, "-m", "marketplace.cli", "topology"], capture_output=True, text=True,
+                                  env={**env, "AMQP_URL": vhost_url, "QUEUE_TYPE": queue_type}, cwd=tmp_path,
+                                  timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done.stdout
+
+        first = topology_command("classic")
+        assert len(first.splitlines()) == 1 and first.rstrip().endswith("(classic queues; 0 replaced)")
+
+        migrated = topology_command("quorum").splitlines()
+
+        replaced = [line for line in migrated if ": replaced (inequivalent arg" in line]
+        assert {f"{name}.events" for name in registry.NAMES} | {topology.AUDIT_QUEUE} <= {
+            line.split(":")[0] for line in replaced}
+        assert migrated[-1].endswith(f"(quorum queues; {len(replaced)} replaced)")
+        assert set(queue_types(vhost_url).values()) == {"quorum"}
+        assert "0 replaced" in topology_command("quorum")
