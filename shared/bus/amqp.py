@@ -13,6 +13,7 @@ from kombu import Connection, Producer
 
 from shared.bus import topology
 from shared.bus.brokers import failover_attempts, spread
+from shared.bus.migration import Step, migrate
 from shared.config import Settings
 from shared.consumer import Outcome, Result
 from shared.events import Envelope
@@ -287,9 +288,7 @@ def _readable(message) -> dict:
         return {}
 
 
-def declare_all(settings: Settings, services: dict[str, list[str]]):
+def declare_all(settings: Settings, services: dict[str, list[str]]) -> list[Step]:
     """The whole topology (`services`: each consuming service's routing keys), replacing any queue the broker
     holds declared otherwise (`shared.bus.migration`); returns what was done to each queue."""
-    from shared.bus.migration import migrate
-
     return migrate(AmqpBus(settings), services)
