@@ -138,13 +138,11 @@ class Cluster:
         return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else 0
 
     def clients(self) -> dict[str, int]:
-        """How many client connections each node holds, by node name."""
-        listed = self.ctl(self.nodes[0], "list_connections", "node", "--no-table-headers", check=False).stdout
-        counts = {node.name: 0 for node in self.nodes}
-        for line in listed.split():
-            if line in counts:
-                counts[line] += 1
-        return counts
+        """How many client connections each node holds, by node name (a connection's name ends in the
+        node's own address: `127.0.0.1:40112 -> 127.0.0.1:<node's port>`)."""
+        listed = self.ctl(self.nodes[0], "list_connections", "name", "--no-table-headers", check=False).stdout
+        ports = [line.rsplit(":", 1)[-1].strip() for line in listed.splitlines() if "->" in line]
+        return {node.name: ports.count(str(node.port)) for node in self.nodes}
 
     def vhosts(self) -> ClusterVhosts:
         return ClusterVhosts(self)
