@@ -141,6 +141,10 @@ class Settings:
     var_dir: Path = Path("var")
     retry_delays: tuple[timedelta, ...] = (timedelta(seconds=1), timedelta(seconds=10), timedelta(seconds=60))
     audit_max_length: int = 10000
+    # RabbitMQ's queues: quorum (replicated over the cluster's nodes) or classic; a quorum events queue
+    # dead-letters a message redelivered more than `delivery_limit` times.
+    queue_type: str = "quorum"
+    delivery_limit: int = 20
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_issuer: str = "marketplace"
@@ -188,6 +192,8 @@ class Settings:
             var_dir=Path(env.get("VAR_DIR") or "var"),
             retry_delays=delays,
             audit_max_length=env_int(env, "AUDIT_MAX_LENGTH", 10000, 1, 10_000_000),
+            queue_type=env_choice(env, "QUEUE_TYPE", "quorum", ("quorum", "classic")),
+            delivery_limit=env_int(env, "DELIVERY_LIMIT", 20, 1, 1000),
             jwt_private_key=env_pem(env, "JWT_PRIVATE_KEY"),
             jwt_public_key=env_pem(env, "JWT_PUBLIC_KEY"),
             jwt_issuer=env.get("JWT_ISSUER") or "marketplace",

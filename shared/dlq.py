@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timezone
-from urllib.parse import quote, unquote, urlsplit
-
 import pika
 
 from shared.bus import topology
+from shared.bus.brokers import broker_urls, pika_connection, pika_parameters  # noqa: F401 - pika_parameters: tests read it here
 from shared.config import Settings
 from shared.consumer import read_retries
 from shared.db import Database, utcnow
@@ -38,10 +37,10 @@ class AmqpDeadLetters:
         self.url = settings.amqp_url
         self.queue = topology.dead_queue_name(service)
         self.target = topology.events_queue_name(service)
-        self.user = pika_parameters(self.url).credentials.username
+        self.user = pika_parameters(broker_urls(self.url)[0]).credentials.username
 
     def _channel(self):
-        connection = pika.BlockingConnection(pika_parameters(self.url))
+        connection = pika_connection(self.url)
         return connection, connection.channel()
 
     def _walk(self, channel, limit: int):
@@ -118,9 +117,14 @@ def dead_letters(settings: Settings, service: str):
 
 def _letter(properties, body: bytes) -> DeadLetter:
     headers = dict(properties.headers or {})
+    # A quorum queue dead-letters by itself a message redelivered past its delivery limit: the broker's
+    # `x-death` says why and when, where the consumer's own `x-error` and `x-dead-at` are missing.
+    death = (headers.get("x-death") or [{}])[0]
+    error = headers.get("x-error") or (f"the broker dead-lettered it from {death.get('queue')}: {death['reason']}"
+                                       if death.get("reason") else "")
+    dead_at = headers.get("x-dead-at") or (death["time"].isoformat() if hasattr(death.get("time"), "isoformat") else "")
     return DeadLetter(properties.message_id or "?", properties.type or headers.get("x-original-routing-key") or "?",
-                      str(headers.get("x-error", "")), _retries(headers.get("x-retries")),
-                      str(headers.get("x-dead-at", "")), body, headers)
+                      str(error), _retries(headers.get("x-retries")), str(dead_at), body, headers)
 
 
 def _retries(value: object) -> int | None:
@@ -129,13 +133,6 @@ def _retries(value: object) -> int | None:
         return read_retries(value)
     except UndecodableMessage:
         return None
-
-
-def pika_parameters(url: str) -> pika.URLParameters:
-    """pika's reading of a broker URL as kombu writes it: kombu spells the vhost `/` as `//`."""
-    parts = urlsplit(url.replace("pyamqp://", "amqp://", 1))
-    vhost = unquote(parts.path[1:]) if parts.path not in ("", "/") else "/"
-    return pika.URLParameters(parts._replace(path="/" + quote(vhost, safe="")).geturl())
 
 
 def pretty(body: bytes) -> str:

@@ -47,6 +47,7 @@ def amqp_url(containers) -> str:
     else:
         infra.unavailable("RabbitMQ")
     os.environ.setdefault("AMQP_PUBLISHERS", f"*={infra.amqp_user(url)}")
+    infra.shared_queues_as_declared(url)
     return url
 
 

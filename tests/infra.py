@@ -100,5 +100,19 @@ def broker_user(amqp_url: str, prefix: str, write: str = ".*"):
         subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True, timeout=60)
 
 
+def shared_queues_as_declared(amqp_url: str) -> None:
+    """Every test declares `marketplace.audit` on the broker; one an older run left with another type
+    (classic, before quorum queues) is replaced once, messages kept, as `marketplace topology` would."""
+    from shared.bus.amqp import AmqpBus
+    from shared.bus.migration import Migration
+    from shared.config import Settings
+
+    bus = AmqpBus(Settings(amqp_url=amqp_url))
+    with bus.connection() as connection:
+        for exchange in bus.exchanges():
+            exchange.bind(connection.default_channel).declare()
+        Migration(connection).ensure(bus.queues()[0])
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"

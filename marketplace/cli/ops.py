@@ -26,14 +26,20 @@ def migrate(service: str | None) -> None:
 
 @click.command()
 def topology() -> None:
-    """Declare the exchanges and every service's queues on RabbitMQ (idempotent)."""
+    """Declare the exchanges and every service's queues on RabbitMQ (idempotent); a queue the broker holds
+    with another type or other arguments (classic where QUEUE_TYPE says quorum) is replaced, its messages kept."""
     from shared.bus.amqp import declare_all
 
     found = settings()
     refuse_embedded(found, "topology")
     chosen = services()
-    declare_all(found, {name: sorted(service.handlers) for name, service in chosen.items()})
-    click.echo(f"declared marketplace.events, marketplace.dead, marketplace.audit and the queues of {', '.join(chosen)}")
+    steps = declare_all(found, {name: sorted(service.handlers) for name, service in chosen.items()})
+    for step in steps:
+        if step.action != "declared":
+            click.echo(step.text())
+    replaced = sum(step.action != "declared" for step in steps)
+    click.echo(f"declared marketplace.events, marketplace.dead, marketplace.audit and the queues of {', '.join(chosen)} "
+               f"({found.queue_type} queues; {replaced} replaced)")
 
 
 @click.group()

@@ -8,9 +8,12 @@ import time
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 from shared.bus import topology
+from shared.bus.brokers import failover_attempts, spread
+from shared.bus.migration import Step, migrate
 from shared.config import Settings
 from shared.consumer import Outcome, Result
 from shared.events import Envelope
@@ -88,13 +91,14 @@ class _Confirms:
 
 class AmqpBus:
     def __init__(self, settings: Settings, *, exchange: str | None = None):
-        self.url = settings.amqp_url
+        self.url = spread(settings.amqp_url)
         self.exchange = topology.events_exchange(exchange or settings.exchange)
         self.audit_max_length = settings.audit_max_length
         self.retry_delays = settings.retry_delays
         # Provenance: what it publishes carries the user it connects as, which the broker checks.
         self.user = Connection(self.url).userid or ""
         self.replayers = settings.replayers
+        self.replication = topology.Replication(settings.queue_type, settings.delivery_limit)
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
@@ -114,17 +118,27 @@ class AmqpBus:
         connection = connection or self.connection()
         try:
             channel = connection.default_channel
-            self.exchange.bind(channel).declare()
-            topology.dead_exchange().bind(channel).declare()
-            topology.audit_queue(self.exchange, self.audit_max_length).bind(channel).declare()
-            if queue:
-                topology.events_queue(queue, self.exchange, list(routing_keys)).bind(channel).declare()
-                for delay in self.retry_delays:
-                    topology.retry_queue(queue, delay).bind(channel).declare()
-                topology.dead_queue(queue).bind(channel).declare()
+            for exchange in self.exchanges():
+                exchange.bind(channel).declare()
+            for declared in self.queues(queue, routing_keys):
+                declared.bind(channel).declare()
+        except PreconditionFailed as error:
+            raise topology.QueueMismatch(f"{error.reply_text}: the broker holds a queue declared otherwise "
+                                         f"(another QUEUE_TYPE or limit); `marketplace topology` replaces it") from error
         finally:
             if own:
                 connection.release()
+
+    def exchanges(self) -> list:
+        return [self.exchange, topology.dead_exchange()]
+
+    def queues(self, queue: str | None = None, routing_keys: Iterable[str] = (), *, audit: bool = True) -> list:
+        """The audit queue and (for a service, `queue`) its queues, as the settings declare them."""
+        queues = [topology.audit_queue(self.exchange, self.audit_max_length, self.replication)] if audit else []
+        if queue:
+            queues += topology.service_queues(queue, self.exchange, list(routing_keys), self.retry_delays,
+                                              self.replication)
+        return queues
 
     # Publishing -------------------------------------------------------------------------
 
@@ -172,7 +186,7 @@ class AmqpBus:
     def _ensure_producer(self) -> tuple[Producer, _Confirms]:
         if self._producer is None:
             self._connection = self.connection(confirm_publish=False)
-            self._connection.ensure_connection(max_retries=1)
+            self._connection.ensure_connection(max_retries=failover_attempts(self.url))
             channel = self._connection.channel()
             self._confirms = _Confirms(self._connection, channel)
             self._producer = Producer(channel, on_return=self._returned)
@@ -188,7 +202,7 @@ class AmqpBus:
 
     def ping(self) -> None:
         with self.connection() as connection:
-            connection.ensure_connection(max_retries=1)
+            connection.ensure_connection(max_retries=failover_attempts(self.url))
 
     def close(self) -> None:
         with self._lock:
@@ -209,7 +223,7 @@ class AmqpBus:
                     self.declare(queue, routing_keys, connection)
                     returned = _Returned()
                     side = Producer(connection.channel(), on_return=returned)
-                    events = topology.events_queue(queue, self.exchange, routing_keys)
+                    events = topology.events_queue(queue, self.exchange, routing_keys, self.replication)
                     deliver = lambda message: self._on_message(queue, handler, side, returned, message)  # noqa: E731
                     with connection.Consumer([events], on_message=deliver, prefetch_count=PREFETCH):
                         if ready is not None:
@@ -281,10 +295,7 @@ def _readable(message) -> dict:
         return {}
 
 
-def declare_all(settings: Settings, services: dict[str, list[str]]) -> None:
-    bus = AmqpBus(settings)
-    with bus.connection() as connection:
-        bus.declare(None, (), connection)
-        for service, keys in services.items():
-            bus.declare(service, keys, connection)
-
+def declare_all(settings: Settings, services: dict[str, list[str]]) -> list[Step]:
+    """The whole topology (`services`: each consuming service's routing keys), replacing any queue the broker
+    holds declared otherwise (`shared.bus.migration`); returns what was done to each queue."""
+    return migrate(AmqpBus(settings), services)

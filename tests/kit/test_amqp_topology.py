@@ -46,3 +46,27 @@ class TestDeclaringTwice:
         with runtime.unit_of_work() as uow:
             uow.emit(REGISTERED, registered())
         eventually(lambda: [broker.count(topology.events_queue_name(name)) for name in services] == [1, 1])
+
+
+class TestDeliveryLimit:
+    def test_a_message_redelivered_past_the_limit_is_parked_with_the_brokers_reason(self, bus_settings, broker):
+        from shared.bus.amqp import AmqpBus
+        from shared.dlq import AmqpDeadLetters
+        from tests.infra import unique
+
+        settings = bus_settings.replace(delivery_limit=2)
+        service = unique("kit")
+        broker.delete_later(*service_queues(service, settings))
+        AmqpBus(settings).declare(service, [REGISTERED])
+        events = topology.events_queue_name(service)
+        broker.publish("{}", exchange=settings.exchange, routing_key=REGISTERED, message_id="crashes-its-consumer")
+        eventually(lambda: broker.count(events) == 1)
+        # A consumer that dies before it can decide, again and again: each time the message comes back.
+        for _ in range(3):
+            method = eventually(lambda: broker.channel.basic_get(events)[0])
+            broker.channel.basic_nack(method.delivery_tag, requeue=True)
+
+        letters = eventually(lambda: AmqpDeadLetters(settings, service).list())
+        assert [letter.message_id for letter in letters] == ["crashes-its-consumer"]
+        assert "delivery_limit" in letters[0].error and events in letters[0].error
+        assert broker.count(events) == 0
