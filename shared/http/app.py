@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import context
 from shared.config import ServiceSettings, Settings
@@ -63,12 +64,16 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
         MAX_CONTENT_LENGTH=MAX_BODY,
         API_TITLE=f"Marketplace {service.name}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="/docs/",
+        # Relative, so the page's files are found under whatever prefix a gateway serves it at.
+        OPENAPI_SWAGGER_UI_URL="docs/",
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "info": {"description": service.title or f"The {service.name} service of Marketplace."}},
     )
     app.extensions["runtime"] = runtime
+    # A gateway that serves /docs under a prefix says which in X-Forwarded-Prefix; only the URLs
+    # the app generates (the spec's on that page) change, never routing or who the caller is.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_port=0, x_prefix=1)  # type: ignore[method-assign]
     app.extensions["tokens"] = Tokens(settings)
     api = Api(app)
     app.add_url_rule("/docs/<path:filename>", "swagger_ui_files",
