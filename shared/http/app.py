@@ -1,7 +1,6 @@
 """`create_app`: one Flask app per service, built the same way by gunicorn, `dev` and tests."""
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,13 +22,13 @@ from shared.http.guard import check_request
 from shared.http.auth import Tokens
 from shared.http.schemas import ProblemSchema
 from shared.ids import new_id
+from shared.probes import Cached, dependencies
 from shared.runtime import Runtime, UnitOfWork
 from shared.service import Service
 
 MAX_BODY = 1024 * 1024
 # Outages: the database refusing, dropping or timing out is a 503 to retry, not a 500 to report.
 DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
-READY_CACHE_SECONDS = 2.0
 # Swagger UI's own files (its dist/ folder), from the installed, locked flask-swagger-ui: /docs
 # loads them from the service itself, so it works offline and its version is the lock's.
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -141,18 +140,7 @@ def _observe(app: Flask, runtime: Runtime) -> None:
 
 
 def _operations(app: Flask, runtime: Runtime) -> None:
-    state = {"at": 0.0, "result": None}
-    lock = threading.Lock()
-
-    def readiness() -> dict[str, str]:
-        checks = {}
-        for name, ping in (("database", runtime.db.ping), ("broker", runtime.bus.ping)):
-            try:
-                ping()
-                checks[name] = "ok"
-            except Exception as error:  # noqa: BLE001 - any failure means not ready
-                checks[name] = f"failed: {type(error).__name__}"
-        return checks
+    readiness = Cached(lambda: dependencies(runtime))
 
     @app.get("/health")
     def health():
@@ -162,10 +150,7 @@ def _operations(app: Flask, runtime: Runtime) -> None:
     @app.get("/ready")
     def ready():
         """The database and the broker answer."""
-        with lock:
-            if time.monotonic() - state["at"] > READY_CACHE_SECONDS:
-                state["result"], state["at"] = readiness(), time.monotonic()
-            checks = state["result"]
+        checks = readiness()
         failed = [name for name, outcome in checks.items() if outcome != "ok"]
         if failed:
             return problems.problem(503, "Service Unavailable", f"Not ready: {', '.join(failed)} failed.", checks=checks)
