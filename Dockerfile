@@ -40,7 +40,7 @@ RUN groupadd --system --gid 10001 marketplace \
     && install -d -o 10001 -g 10001 -m 0755 /app /app/var
 COPY --from=build /opt/venv /opt/venv
 # HEALTH_PORT/HEALTH_PATH steer the healthcheck: an API checks its own port (compose sets
-# 8001..8005 and /ready), a worker its metrics port (9100, /metrics), the gateway 8000.
+# 8001..8005 and /ready), a worker its probe port (9100: /health, /ready, /metrics).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

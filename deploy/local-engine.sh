@@ -10,11 +10,12 @@
 # What it does, each step skipped when already done:
 #   1. the engine: if `docker info` does not answer, start `dockerd` in the background (log in
 #      MARKETPLACE_ENGINE_LOG); as root on Debian, install docker.io and debootstrap first if missing.
-#   2. the Debian base: debootstrap bookworm (minbase) once into MARKETPLACE_ENGINE_CACHE, then
-#      `docker import` it as marketplace-local/debian:bookworm.
-#   3. the local images from deploy/local/<name>/ (python, rabbitmq, postgres), built on that base
-#      with host networking (apt reaches Debian's mirror); each is tagged with the hash of its
-#      folder and of the base, and not built again while that tag exists.
+#   2. the Debian bases: debootstrap bookworm (minbase) once into MARKETPLACE_ENGINE_CACHE, then
+#      `docker import` it as marketplace-local/debian:bookworm; the same for sid (the nginx image
+#      needs a newer nginx than bookworm has).
+#   3. the local images from deploy/local/<name>/ (python, rabbitmq, postgres on bookworm, nginx on
+#      sid), built with host networking (apt reaches Debian's mirror); each is tagged with the hash
+#      of its folder and of its base, and not built again while that tag exists.
 #   4. (`app`) the marketplace image from the root Dockerfile with PYTHON_IMAGE set to the local
 #      Python: the locked files are downloaded on the host (where pip trusts the machine's CA
 #      bundle) and served to the build from the loopback as its PIP_INDEX_URL: no certificate
@@ -37,10 +38,12 @@ APP_IMAGE="${MARKETPLACE_IMAGE:-marketplace:local}"
 PYTHON="${PYTHON:-python3}"
 INDEX_PORT="${MARKETPLACE_ENGINE_INDEX_PORT:-38573}"
 BASE=marketplace-local/debian:bookworm
+SID_BASE=marketplace-local/debian:sid
 # The stable names compose and the tests are given (each also tagged by content hash).
 PYTHON_LOCAL=marketplace-local/python:3.11-bookworm
 RABBITMQ_LOCAL=marketplace-local/rabbitmq:3.10-management-bookworm
 POSTGRES_LOCAL=marketplace-local/postgres:15-bookworm
+NGINX_LOCAL=marketplace-local/nginx:1.30-sid
 # The classic builder: no BuildKit front-end image to pull, and no buildx plugin needed.
 export DOCKER_BUILDKIT=0
 
@@ -85,20 +88,25 @@ install_engine() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap iptables >/dev/null
 }
 
-ensure_base() {
-  has_image "$BASE" && return 0
+ensure_base() {  # suite (bookworm or sid), image
+  local suite="$1" image="$2"
+  has_image "$image" && return 0
   command -v debootstrap >/dev/null || install_engine
-  local rootfs="$CACHE/bookworm-minbase" tarball="$CACHE/bookworm-minbase.tar"
+  local rootfs="$CACHE/$suite-minbase" tarball="$CACHE/$suite-minbase.tar"
   if [ ! -s "$tarball" ]; then
-    say "debootstrap bookworm (minbase) into $rootfs, once"
+    say "debootstrap $suite (minbase) into $rootfs, once"
     rm -rf "$rootfs" && mkdir -p "$CACHE"
-    debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 || \
-      { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (see $CACHE/debootstrap.log)"; }
-    cat >"$rootfs/etc/apt/sources.list" <<EOF
+    debootstrap --variant=minbase "$suite" "$rootfs" "$MIRROR" >"$CACHE/debootstrap-$suite.log" 2>&1 || \
+      { tail -20 "$CACHE/debootstrap-$suite.log" >&2; die "debootstrap failed (see $CACHE/debootstrap-$suite.log)"; }
+    if [ "$suite" = bookworm ]; then
+      cat >"$rootfs/etc/apt/sources.list" <<EOF
 deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
 deb ${MIRROR%/debian}/debian-security bookworm-security main
 EOF
+    else
+      echo "deb $MIRROR $suite main" >"$rootfs/etc/apt/sources.list"
+    fi
     # What an image does not need: fetched packages, lists, docs; apt keeps nothing.
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
            "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
@@ -107,23 +115,23 @@ EOF
     tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     rm -rf "$rootfs"
   fi
-  say "importing $BASE"
-  docker import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" "$BASE" >/dev/null
+  say "importing $image"
+  docker import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" "$image" >/dev/null
 }
 
-content_hash() {  # a folder and the base image id -> a short hash
+content_hash() {  # a folder and a base image -> a short hash
   local base_id
-  base_id="$(docker image inspect --format '{{.Id}}' "$BASE")"
+  base_id="$(docker image inspect --format '{{.Id}}' "$2")"
   { echo "$base_id"; (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); } |
     sha256sum | cut -c1-16
 }
 
-build_local() {  # name, stable tag
-  local dir="$ROOT/deploy/local/$1" hashed
-  hashed="marketplace-local/$1:h-$(content_hash "$dir")"
+build_local() {  # name, stable tag[, base image]
+  local dir="$ROOT/deploy/local/$1" base="${3:-$BASE}" hashed
+  hashed="marketplace-local/$1:h-$(content_hash "$dir" "$base")"
   if ! has_image "$hashed"; then
     say "building $hashed"
-    build --build-arg "BASE_IMAGE=$BASE" -t "$hashed" "$dir" || die "building $1 failed (docker build --network host $dir)"
+    build --build-arg "BASE_IMAGE=$base" -t "$hashed" "$dir" || die "building $1 failed (docker build --network host $dir)"
   fi
   docker tag "$hashed" "$2"
 }
@@ -168,13 +176,14 @@ PY
 }
 
 print_env() {
-  for image in "$PYTHON_LOCAL" "$RABBITMQ_LOCAL" "$POSTGRES_LOCAL"; do
+  for image in "$PYTHON_LOCAL" "$RABBITMQ_LOCAL" "$POSTGRES_LOCAL" "$NGINX_LOCAL"; do
     has_image "$image" || die "$image is missing: run deploy/local-engine.sh"
   done
   cat <<EOF
 export PYTHON_IMAGE=$PYTHON_LOCAL
 export RABBITMQ_IMAGE=$RABBITMQ_LOCAL
 export POSTGRES_IMAGE=$POSTGRES_LOCAL
+export NGINX_IMAGE=$NGINX_LOCAL
 export TEST_RABBITMQ_IMAGE=$RABBITMQ_LOCAL
 export TEST_POSTGRES_IMAGE=$POSTGRES_LOCAL
 export TESTCONTAINERS_RYUK_DISABLED=true
@@ -185,10 +194,12 @@ EOF
 case "${1:-images}" in
   images | app)
     ensure_engine
-    ensure_base
+    ensure_base bookworm "$BASE"
+    ensure_base sid "$SID_BASE"
     build_local python "$PYTHON_LOCAL"
     build_local rabbitmq "$RABBITMQ_LOCAL"
     build_local postgres "$POSTGRES_LOCAL"
+    build_local nginx "$NGINX_LOCAL" "$SID_BASE"
     if [ "${1:-}" = app ]; then build_app; fi
     print_env "${1:-}" ;;
   env) print_env ;;

@@ -28,11 +28,18 @@ class Entry:
     threads: int = 4
     """Its API's threads per gunicorn process (gthread) unless `API_THREADS` or `--threads` say otherwise:
     messages holds one for each open notification stream, so it has many."""
+    uploads: tuple[str, ...] = ()
+    """Paths (regular expressions) that take bodies up to `UPLOAD_LIMIT` where every other path takes
+    1 MiB: messages' attachments."""
 
     @property
     def port_variable(self) -> str:
         return f"MARKETPLACE_PORT_{self.name.upper()}"
 
+
+UPLOAD_LIMIT = "11m"
+"""The proxy's body limit on upload paths: a 10 MiB file (the service's own limit, which answers 413 past
+it) with room for a multipart envelope."""
 
 GATEWAY = "gateway"
 GATEWAY_PORT = 8000
@@ -44,7 +51,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("contracts", 8003, ("contracts",), "services.contracts"),
     Entry("payments", 8004, ("payments",), "services.payments"),
     Entry("reviews", 8005, ("reviews",), "services.reviews"),
-    Entry("messages", 8006, ("rooms", "notifications", "webhooks"), "services.messages", threads=32),
+    Entry("messages", 8006, ("rooms", "notifications", "webhooks"), "services.messages", threads=32,
+          uploads=(r"^/rooms/[^/]+/attachments$",)),
 )
 BY_NAME: dict[str, Entry] = {entry.name: entry for entry in ENTRIES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

@@ -54,6 +54,10 @@ class Worker:
             self._threads.append(thread)
         return self
 
+    def dead_loops(self) -> list[str]:
+        """The loops of a started worker that have stopped (none while it is healthy)."""
+        return [thread.name for thread in self._threads if not thread.is_alive()]
+
     def _consume(self) -> None:
         self.runtime.bus.consume(self.runtime.service.name, self.consumer.routing_keys, self.consumer.process,
                                  self.stopping, self.consuming, parked=self.parked)
@@ -107,8 +111,8 @@ class Worker:
         self.start()
         log.info("%s worker started", self.runtime.service.name)
         while not done.wait(1):
-            if not all(thread.is_alive() for thread in self._threads):
-                raise SystemExit(f"{self.runtime.service.name} worker: a loop died")
+            if self.dead_loops():
+                raise SystemExit(f"{self.runtime.service.name} worker: a loop died ({', '.join(self.dead_loops())})")
         self.stop()
         self.runtime.close()
 

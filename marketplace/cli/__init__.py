@@ -14,7 +14,7 @@ def cli() -> None:
     """Marketplace: a freelance marketplace of six services coordinating sagas over RabbitMQ."""
 
 
-for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.demo,
+for command in (run.dev, run.stack, run.api, run.worker, run.gateway, run.nginx, run.demo,
                 ops.migrate, ops.revision, ops.topology, ops.dlq, sagas.sagas, catalog.asyncapi,
                 admin.create_admin):
     cli.add_command(command)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -61,7 +62,7 @@ def api(service: str, port: int | None, host: str, workers: int, threads: int | 
 @click.command()
 @SERVICE
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=0, envvar="METRICS_PORT", show_default=True,
-              help="Serve this worker's Prometheus metrics on this port (0: off).")
+              help="Serve this worker's /health, /ready and /metrics on this port (0: off).")
 def worker(service: str, metrics_port: int) -> None:
     """One service's consumer, outbox relay and timers; start as many as you like."""
     from shared.worker import build_worker
@@ -70,9 +71,9 @@ def worker(service: str, metrics_port: int) -> None:
     refuse_embedded(found, "worker")
     built = build_worker(services(service)[service], found)
     if metrics_port:
-        from prometheus_client import start_http_server
+        from shared.probes import serve_probes
 
-        start_http_server(metrics_port, registry=built.runtime.metrics.registry)
+        serve_probes(built, metrics_port)
     built.run_forever()
 
 
@@ -88,6 +89,20 @@ def gateway(port: int | None, host: str, workers: int) -> None:
     settings()
     ports = registry.ports()
     serve(host, port or ports[registry.GATEWAY], workers, ports)
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it here (deploy/nginx/routes.conf) instead of to standard output.")
+def nginx(output: Path | None) -> None:
+    """The gateway's routes for nginx (compose's gateway), made from the services' routes."""
+    from marketplace.nginx import render
+
+    if output is None:
+        click.echo(render(), nl=False)
+    else:
+        output.write_text(render())
+        click.echo(f"wrote {output}")
 
 
 @click.command()

@@ -235,6 +235,8 @@ class AmqpBus:
                             except socket.timeout:
                                 connection.heartbeat_check()
             except Exception as error:  # noqa: BLE001 - the broker went away: reconnect
+                if ready is not None:
+                    ready.clear()  # not subscribed until the next connection is (the worker's /ready)
                 if stop.is_set():
                     break
                 log.warning("%s consumer: connection lost (%r); reconnecting in %.1fs", queue, error, backoff)

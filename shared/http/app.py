@@ -1,7 +1,6 @@
 """`create_app`: one Flask app per service, built the same way by gunicorn, `dev` and tests."""
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import context, tracing
 from shared.config import ServiceSettings, Settings
@@ -22,13 +22,13 @@ from shared.http.guard import check_request
 from shared.http.auth import Tokens
 from shared.http.schemas import ProblemSchema
 from shared.ids import new_id
+from shared.probes import Cached, dependencies
 from shared.runtime import Runtime, UnitOfWork
 from shared.service import Service
 
 MAX_BODY = 1024 * 1024
 # Outages: the database refusing, dropping or timing out is a 503 to retry, not a 500 to report.
 DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
-READY_CACHE_SECONDS = 2.0
 # Swagger UI's own files (its dist/ folder), from the installed, locked flask-swagger-ui: /docs
 # loads them from the service itself, so it works offline and its version is the lock's.
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -63,12 +63,16 @@ def create_app(service: Service, config: Settings | None = None, *, runtime: Run
         MAX_CONTENT_LENGTH=MAX_BODY,
         API_TITLE=f"Marketplace {service.name}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="/docs/",
+        # Relative, so the page's files are found under whatever prefix a gateway serves it at.
+        OPENAPI_SWAGGER_UI_URL="docs/",
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "info": {"description": service.title or f"The {service.name} service of Marketplace."}},
     )
     app.extensions["runtime"] = runtime
+    # A gateway that serves /docs under a prefix says which in X-Forwarded-Prefix; only the URLs
+    # the app generates (the spec's on that page) change, never routing or who the caller is.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_port=0, x_prefix=1)  # type: ignore[method-assign]
     app.extensions["tokens"] = Tokens(settings)
     api = Api(app)
     app.add_url_rule("/docs/<path:filename>", "swagger_ui_files",
@@ -143,18 +147,7 @@ def _observe(app: Flask, runtime: Runtime) -> None:
 
 
 def _operations(app: Flask, runtime: Runtime) -> None:
-    state = {"at": 0.0, "result": None}
-    lock = threading.Lock()
-
-    def readiness() -> dict[str, str]:
-        checks = {}
-        for name, ping in (("database", runtime.db.ping), ("broker", runtime.bus.ping)):
-            try:
-                ping()
-                checks[name] = "ok"
-            except Exception as error:  # noqa: BLE001 - any failure means not ready
-                checks[name] = f"failed: {type(error).__name__}"
-        return checks
+    readiness = Cached(lambda: dependencies(runtime))
 
     @app.get("/health")
     def health():
@@ -164,10 +157,7 @@ def _operations(app: Flask, runtime: Runtime) -> None:
     @app.get("/ready")
     def ready():
         """The database and the broker answer."""
-        with lock:
-            if time.monotonic() - state["at"] > READY_CACHE_SECONDS:
-                state["result"], state["at"] = readiness(), time.monotonic()
-            checks = state["result"]
+        checks = readiness()
         failed = [name for name, outcome in checks.items() if outcome != "ok"]
         if failed:
             return problems.problem(503, "Service Unavailable", f"Not ready: {', '.join(failed)} failed.", checks=checks)

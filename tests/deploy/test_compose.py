@@ -58,17 +58,18 @@ def test_every_service_has_an_api_and_a_worker_running_its_own_command(spec):
         assert api["command"][:2] == ["api", name]
         assert "--workers" in api["command"] and "--threads" in api["command"]
         assert worker["command"] == ["worker", name]
-        assert api["image"] == worker["image"] == services["gateway"]["image"], "one image for everything"
-    assert spec["services"]["gateway"]["command"][0] == "gateway"
+        assert api["image"] == worker["image"] == services["migrate"]["image"], "one image for everything"
+    assert spec["services"]["gateway"]["command"][:3] == ["nginx", "-c", "/etc/nginx/marketplace/nginx.conf"]
     assert spec["services"]["migrate"]["command"] == ["migrate"]
     assert spec["services"]["topology"]["command"] == ["topology"]
 
 
-def test_workers_scale_freely_and_nothing_has_a_container_name(spec):
+def test_apis_and_workers_scale_freely_and_nothing_has_a_container_name(spec):
     for name, service in spec["services"].items():
         assert "container_name" not in service, name
     for name in SERVICES:
-        assert "ports" not in spec["services"][f"{name}-worker"], f"{name}-worker must not bind a host port"
+        for role in ("api", "worker"):
+            assert "ports" not in spec["services"][f"{name}-{role}"], f"{name}-{role} must not bind a host port"
     assert spec["services"]["gateway"]["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
 
 
@@ -86,7 +87,7 @@ def test_long_running_services_have_healthchecks_and_start_after_setup(spec):
             assert depends["topology"] == {"condition": "service_completed_successfully"}
             assert depends["rabbitmq"] == depends["postgres"] == {"condition": "service_healthy"}
         assert "/ready" in " ".join(services[f"{name}-api"]["healthcheck"]["test"])
-        assert "9100" in " ".join(services[f"{name}-worker"]["healthcheck"]["test"])
+        assert "127.0.0.1:9100/ready" in " ".join(services[f"{name}-worker"]["healthcheck"]["test"])
     assert services["rabbitmq"]["depends_on"]["rabbitmq-definitions"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert services["topology"]["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
@@ -139,10 +140,14 @@ def test_each_consumer_expects_each_producer_as_the_broker_user_of_its_name(reso
             assert settings.replayers == {urlsplit(resolved["topology"]["environment"]["AMQP_URL"]).username}
 
 
-def test_the_gateway_routes_to_each_api_by_its_compose_name(resolved):
-    env = resolved["gateway"]["environment"]
+def test_the_gateway_is_nginx_with_the_committed_configuration_on_a_read_only_root(spec):
+    gateway = spec["services"]["gateway"]
+    assert gateway["image"] == "${NGINX_IMAGE:-nginx:1.28.0-bookworm}"
+    assert gateway["volumes"] == ["./deploy/nginx:/etc/nginx/marketplace:ro"]
+    assert gateway["read_only"] is True and gateway["tmpfs"] == ["/tmp"]
+    assert "/health" in " ".join(gateway["healthcheck"]["test"])
     for name in SERVICES:
-        assert env[f"GATEWAY_{name.upper()}_URL"] == f"http://{name}-api:{PORTS[name]}"
+        assert gateway["depends_on"][f"{name}-api"] == {"condition": "service_healthy"}
 
 
 def test_secrets_come_from_the_env_file_and_env_example_lists_them_all():

@@ -1,16 +1,20 @@
 """docker-compose.yml for real: `docker compose up` on a Docker engine, the demo through the gateway.
 
 deploy/local-engine.sh gets the engine (it starts dockerd when none answers) and the images: the
-Debian-built RabbitMQ, PostgreSQL and Python where no registry answers, and the marketplace image
-from the root Dockerfile. Then, as an isolated compose project (its own name, an env file of
+Debian-built RabbitMQ, PostgreSQL, nginx and Python where no registry answers, and the marketplace
+image from the root Dockerfile. Then, as an isolated compose project (its own name, an env file of
 made-up secrets in a temporary folder, the published ports moved to free loopback ports by an
 override so nothing else on the machine is disturbed):
 
 - `up`: rabbitmq-definitions, migrate and topology run once and exit 0; RabbitMQ, PostgreSQL,
-  every API and worker and the gateway become healthy;
+  every API and worker (healthy: /ready) and the gateway (nginx) become healthy;
 - `marketplace demo` plays its whole story through the gateway (a short PAYOUT_HOLD, so the
-  payout happens);
-- payments-worker is scaled to 3, all three become healthy and the demo plays again;
+  payout happens); nginx answers a body over 1 MiB and an unknown path itself, as
+  problem+json, and serves each API's /docs and /openapi.json under /api/<service>;
+- payments-worker and jobs-api are scaled to 3, all of them become healthy, the demo plays
+  again and nginx spreads requests to /jobs over the three jobs-api containers;
+- reviews-api stopped, a request for /reviews is a 504 problem+json from nginx while its old
+  address is still resolved (nothing accepts the connection), then a 502 once it is not;
 - `down -v` leaves no container, volume or network of the project behind.
 
 Without an engine (or the script) it is skipped, except under CI, where it fails.
@@ -27,6 +31,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests import infra
 from tests.deploy.helpers import ROOT, SERVICES
@@ -45,10 +50,7 @@ services:
     ports: !override ["127.0.0.1::15672"]
   gateway:
     ports: !override ["127.0.0.1::8000"]
-""" + "".join(f"""\
-  {service}-api:
-    ports: !override ["127.0.0.1::{port}"]
-""" for service, port in zip(SERVICES, range(8001, 8006)))
+"""
 
 
 def compose_binary() -> str:
@@ -74,7 +76,7 @@ def images() -> dict[str, str]:
         if line.startswith("export "):
             name, _, value = line.removeprefix("export ").partition("=")
             exported[name] = value
-    assert {"MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE"} <= exported.keys(), made.stdout
+    assert {"MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE", "NGINX_IMAGE"} <= exported.keys(), made.stdout
     return exported
 
 
@@ -101,7 +103,8 @@ class Project:
         # Only what compose needs from this process: nothing of the test run leaks into ${...}.
         self.env = {name: os.environ[name] for name in ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG")
                     if name in os.environ}
-        self.env.update({name: images[name] for name in ("MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE")})
+        self.env.update({name: images[name]
+                         for name in ("MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE", "NGINX_IMAGE")})
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
         command = [self.binary, "--project-name", self.name, "--project-directory", str(ROOT),
@@ -175,7 +178,39 @@ def play_demo(url: str) -> str:
     return done.stdout
 
 
-def test_compose_up_plays_the_demo_scales_the_payments_worker_and_leaves_nothing(images, tmp_path):
+def assert_problem(response: requests.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def check_the_proxy_itself(url: str) -> None:
+    """What nginx answers without a service: its limits, unknown paths, and each API's docs."""
+    too_big = requests.post(f"{url}/jobs", data=b"x" * (1024 * 1024 + 1), timeout=30,
+                            headers={"Content-Type": "application/json"})
+    assert assert_problem(too_big, 413)["title"] == "Payload Too Large"
+    assert_problem(requests.get(f"{url}/nowhere", timeout=10), 404)
+    assert requests.get(f"{url}/health", timeout=10).json() == {"status": "ok", "service": "gateway"}
+    for service in SERVICES:
+        page = requests.get(f"{url}/api/{service}/docs", timeout=10)
+        assert page.status_code == 200 and f'"/api/{service}/openapi.json"' in page.text, page.text[:500]
+        assert requests.get(f"{url}/api/{service}/docs/swagger-ui-bundle.js", timeout=10).status_code == 200
+        assert requests.get(f"{url}/api/{service}/openapi.json", timeout=10).json()["paths"]
+
+
+def jobs_upstreams(project: Project) -> set[str]:
+    """The jobs-api containers nginx sent requests for /jobs to, from its JSON access log."""
+    logs = project.compose("logs", "--no-color", "--no-log-prefix", "gateway").stdout
+    found = set()
+    for line in logs.splitlines():
+        if line.startswith("{") and '"uri":"/jobs' in line:
+            found.update(address.strip() for address in json.loads(line)["upstream"].split(",") if address.strip())
+    return found
+
+
+def test_compose_up_plays_the_demo_through_nginx_scales_and_leaves_nothing(images, tmp_path):
     project = Project(tmp_path, images)
     try:
         project.compose("up", "--detach", "--no-build", "--quiet-pull", timeout=900)
@@ -184,13 +219,29 @@ def test_compose_up_plays_the_demo_scales_the_payments_worker_and_leaves_nothing
         url = project.gateway_url()
         story = play_demo(url)
         assert "payout: $" in story and "payout: skipped" not in story, story
+        check_the_proxy_itself(url)
 
         project.compose("up", "--detach", "--no-build", "--no-recreate", "--scale", "payments-worker=3",
-                        timeout=600)
-        found = project.wait_until_healthy({"payments-worker": 3})
+                        "--scale", "jobs-api=3", timeout=600)
+        found = project.wait_until_healthy({"payments-worker": 3, "jobs-api": 3})
         assert len({c["Name"] for c in found if c["Service"] == "payments-worker"}) == 3
+        assert len({c["Name"] for c in found if c["Service"] == "jobs-api"}) == 3
+        before = jobs_upstreams(project)
         story = play_demo(url)
         assert "payout: $" in story, story
+        for _ in range(30):  # round robin over what nginx resolved: every container gets some
+            assert requests.get(f"{url}/jobs", timeout=10).status_code == 200
+        spread = jobs_upstreams(project)
+        assert len(spread) == len(before) + 2 == 3, (before, spread)
+
+        project.compose("stop", "--timeout", "5", "reviews-api", timeout=120)
+        answers = []
+        deadline = time.monotonic() + 60
+        while not answers or answers[-1] != 502:
+            assert time.monotonic() < deadline, answers
+            response = requests.get(f"{url}/reviews", timeout=30)
+            assert response.status_code in (502, 504), response.text
+            answers.append(assert_problem(response, response.status_code)["status"])
     finally:
         project.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300, check=False)
     assert project.leftovers() == {"containers": [], "volumes": [], "networks": []}

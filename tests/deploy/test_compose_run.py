@@ -1,16 +1,19 @@
 """docker-compose.yml's commands, run as local processes exactly as compose gives them.
 
 For each compose service of the application (`migrate`, `topology`, every `<service>-api` and
-`<service>-worker`, `gateway`), this takes its `command` and `environment` from the compose file,
+`<service>-worker`), this takes its `command` and `environment` from the compose file,
 interpolates the `${...}` as compose does (secrets made up for the run), maps the compose
 hostnames to the local servers (`rabbitmq` -> the local RabbitMQ with the broker users of the
 committed definitions imported into a fresh vhost; `postgres` -> the local PostgreSQL with the
 databases and roles made by deploy/postgres/init-databases.sh; `<service>-api` -> 127.0.0.1),
 adds the image's ENV, and runs `python -m marketplace.cli <command>`. Only two things differ from the
 containers: each worker's METRICS_PORT (9100 in every container) gets a free port of its own, and
-VAR_DIR is a temporary folder. The one-shots must succeed; then every API must answer /ready,
-every worker must consume its queue with its own broker user, and a request through the gateway
-must reach two services and be authorised by the JWT keys from the env file.
+VAR_DIR is a temporary folder. Compose's gateway is nginx, not a command of the image: the
+in-process gateway (`marketplace gateway`, the same routes, tests/deploy/test_nginx.py) stands in
+for it. The one-shots must succeed; then every API and every worker must answer /ready (a worker
+once its consumer is subscribed), every worker must consume its queue with its own broker user,
+and a request through the gateway must reach two services and be authorised by the JWT keys from
+the env file.
 
 The APIs use ports 8001-8005 and the gateway 8000, as in compose: the test waits (up to three
 minutes) for them to be free, since other tests (tests/platform) use them too.
@@ -164,15 +167,18 @@ def test_every_compose_service_starts_locally_as_compose_runs_it(broker, databas
 
     wait_for_public_ports()
     running, metrics = {}, {}
-    for name in [f"{s}-{role}" for s in SERVICES for role in ("api", "worker")] + ["gateway"]:
+    for name in [f"{s}-{role}" for s in SERVICES for role in ("api", "worker")]:
         env = environment(name)
         running[name] = processes(name, services[name]["command"], env)
         if name.endswith("-worker"):
             metrics[name] = int(env["METRICS_PORT"])
+    running["gateway"] = processes("gateway", ["gateway", "--port", "8000", "--workers", "1"], {
+        **base, **IMAGE_ENV, **{f"GATEWAY_{s.upper()}_URL": f"http://127.0.0.1:{port}"
+                                for s, port in zip(SERVICES, PUBLIC_PORTS[1:])}})
 
     urls = {f"{s}-api": f"http://127.0.0.1:{port}/ready" for s, port in zip(SERVICES, PUBLIC_PORTS[1:])}
     urls["gateway"] = "http://127.0.0.1:8000/ready"
-    urls.update({name: f"http://127.0.0.1:{port}/metrics" for name, port in metrics.items()})
+    urls.update({name: f"http://127.0.0.1:{port}/ready" for name, port in metrics.items()})
     pending, deadline = dict(urls), time.monotonic() + START_WAIT
     while pending and time.monotonic() < deadline:
         for name, url in list(pending.items()):

@@ -95,13 +95,39 @@ def test_each_service_has_an_api_and_a_worker_with_probes_and_autoscaling(render
         container = worker["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["worker", name]
         assert {"name": "METRICS_PORT", "value": "9100"} in container["env"]
-        for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "metrics"}
+        for probe in ("startupProbe", "livenessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/health", "port": "metrics"}
         assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
         target = hpas[f"{name}-worker"]["spec"]["scaleTargetRef"]
         assert (target["kind"], target["name"]) == ("Deployment", f"{name}-worker")
         assert f"{name}-worker" in pdbs
-    assert "gateway" in deployments and "gateway" in services
+    assert "gateway" not in deployments and "gateway" not in services, "the Ingress is the gateway"
+
+
+def test_the_ingress_routes_exactly_the_registry_s_routes_to_each_api_s_service(rendered):
+    from marketplace import registry
+
+    [ingress] = by_kind(rendered, "Ingress").values()
+    assert ingress["apiVersion"] == "networking.k8s.io/v1" and ingress["spec"]["ingressClassName"]
+    [rule] = ingress["spec"]["rules"]
+    services = by_kind(rendered, "Service")
+    routed = {}
+    for path in rule["http"]["paths"]:
+        assert path["pathType"] == "Prefix", "Prefix matches whole segments: /jobs and /jobs/…, not /jobsx"
+        backend = path["backend"]["service"]
+        assert backend["port"] == {"name": "http"}
+        assert {"name": "http", "port": registry.BY_NAME[backend["name"].removesuffix("-api")].port,
+                "targetPort": "http", "protocol": "TCP"} in services[backend["name"]]["spec"]["ports"]
+        routed[path["path"]] = backend["name"]
+    assert routed == {f"/{segment}": f"{service}-api" for segment, service in registry.ROUTES.items()}
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+
+
+def test_production_serves_its_host_over_tls():
+    [ingress] = [r for r in kustomize.build(K8S / "overlays" / "production") if r["kind"] == "Ingress"]
+    host = ingress["spec"]["rules"][0]["host"]
+    assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "marketplace-tls"}]
 
 
 def test_selectors_match_their_pods(rendered):
@@ -143,7 +169,7 @@ def test_the_migration_job_migrates_then_declares_the_topology(rendered):
 
 def test_each_service_reads_only_its_own_secret(rendered):
     for (kind, _, name), resource in rendered.items():
-        if kind != "Deployment" or name == "gateway":
+        if kind != "Deployment":
             continue
         service = name.rsplit("-", 1)[0]
         for container in containers(resource):
