@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.contracts.api import contracts
+from services.contracts.api_hourly import hourly
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
 from services.contracts.settings import ContractsSettings
@@ -14,7 +15,7 @@ from shared.service import Service
 
 SERVICE = Service(
     name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
-    blueprints=(contracts,), handlers=HANDLERS, timers=TIMERS,
+    blueprints=(contracts, hourly), handlers=HANDLERS, timers=TIMERS,
     settings=ContractsSettings,
     gauges=(ServiceGauge("sagas_stuck", "Saga steps past their deadline, still unanswered, by state",
                          ("state",), count_stuck),),

@@ -1,9 +1,12 @@
 """What contracts reacts to: the events and timers of its sagas, each saga's map beside its steps in sagas.py."""
 from __future__ import annotations
 
-from services.contracts.sagas import FUNDING, HIRING, REFUND, RELEASE, TIMERS
+from services.contracts import billing
+from services.contracts.sagas import FUNDING, HIRING, REFUND, RELEASE
+from services.contracts.sagas import TIMERS as SAGA_TIMERS
 
 # An event two sagas share (payments.escrow.funded) has one handler in both maps.
-HANDLERS = {**HIRING, **FUNDING, **RELEASE, **REFUND}
+HANDLERS = {**HIRING, **FUNDING, **RELEASE, **REFUND, **billing.BILLING}
+TIMERS = {**SAGA_TIMERS, **billing.TIMERS}
 
 __all__ = ["HANDLERS", "TIMERS"]

@@ -16,7 +16,7 @@ import logging
 
 import sqlalchemy as sa
 
-from services.payments import ledger
+from services.payments import invoices, ledger
 from services.payments.ledger import InsufficientFunds, Transfer
 from services.payments.models import ContractParties, Escrow, insert_missing
 from services.payments.states import ESCROW
@@ -147,5 +147,6 @@ def of_contract(session, contract_id: str, user_id: str) -> dict:
     rows = session.scalars(sa.select(Escrow).where(Escrow.contract_id == contract_id)
                            .order_by(Escrow.created_at, Escrow.milestone_id))
     milestones = [{"milestone_id": row.milestone_id, "amount": row.amount, "status": row.status} for row in rows]
-    return {"contract_id": contract_id, "held_amount": sum(m["amount"] for m in milestones if m["status"] == "held"),
-            "milestones": milestones}
+    bills = invoices.of_contract(session, contract_id)
+    return {"contract_id": contract_id, "milestones": milestones, "invoices": bills,
+            "held_amount": sum(item["amount"] for item in milestones + bills if item["status"] == "held")}

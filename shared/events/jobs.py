@@ -1,7 +1,7 @@
 """Events produced by the jobs service."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.events.fields import Day, EventSchema, Id, Money
+from shared.events.fields import Day, EventSchema, Id, Integer, Money
 
 
 class JobPosted(EventSchema):
@@ -17,7 +17,8 @@ class ProposalSubmitted(EventSchema):
     proposal_id = Id(required=True)
     job_id = Id(required=True)
     freelancer_id = Id(required=True)
-    amount = Money(required=True)
+    amount = Money(allow_none=True, required=True)
+    rate = Money(allow_none=True, load_default=None)  # hourly jobs: cents an hour (amount is then null)
 
 
 class HiredMilestone(EventSchema):
@@ -34,7 +35,19 @@ class HireRequested(EventSchema):
     client_id = Id(required=True)
     freelancer_id = Id(required=True)
     title = fields.String(required=True)
-    milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(min=1, max=20))
+    # Hourly: no milestones, a rate and a weekly limit instead (an older hire is fixed-price).
+    type = fields.String(load_default="fixed", validate=validate.OneOf(["fixed", "hourly"]))
+    hourly_rate = Money(allow_none=True, load_default=None)
+    weekly_limit_hours = Integer(minimum=1, maximum=80, allow_none=True, load_default=None)
+    milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(max=20))
+
+    @validates_schema
+    def _terms(self, data, **_):
+        if data.get("type", "fixed") == "hourly":
+            if data.get("hourly_rate") is None or data.get("weekly_limit_hours") is None or data.get("milestones"):
+                raise ValidationError("An hourly hire has a rate, a weekly limit and no milestones.")
+        elif not data.get("milestones"):
+            raise ValidationError({"milestones": ["A fixed-price hire has at least one milestone."]})
 
 
 EVENTS = {

@@ -1,0 +1,441 @@
+"""The hourly contract and its billing saga: time entries, pauses, weekly limits, and per period an
+invoice charged after the edit window, held through the review window, then released or split.
+
+Every step runs under the contract's row lock (`sagas.locked_contract`), and races are decided there by
+the clock: an entry saved at the edit deadline and the timesheet's close cannot both win.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from services.contracts import sagas
+from services.contracts.hourly_models import Invoice, TimeEntry
+from services.contracts.models import Contract
+from services.contracts.states import CONTRACT, INVOICE
+from services.contracts.timesheets import (MINUTES_A_DAY, Period, amount_for, billable, entry_period_problem,
+                                           entry_period_start, fee, limit_at, period_at, period_from)
+from shared.db import utcnow
+from shared.errors import Conflict, NotFound, NotReady, Unprocessable
+from shared.ids import new_id
+
+CLOSE_TIMESHEET = "contracts.timesheet.close"
+END_REVIEW = "contracts.invoice.end_review"
+
+
+# The contract
+
+def require_hourly(contract: Contract) -> None:
+    if contract.type != "hourly":
+        raise Conflict("A fixed-price contract has no time entries, timesheets or invoices.")
+
+
+def period(uow, moment: datetime) -> Period:
+    return period_at(moment, uow.settings.billing_period, uow.settings.timesheet_edit_window)
+
+
+def starting(uow, start: datetime) -> Period:
+    return period_from(start, uow.settings.billing_period, uow.settings.timesheet_edit_window)
+
+
+def limit_hours(contract: Contract, at: datetime) -> int | None:
+    """The weekly limit of the period beginning at `at` (a change applies from the next period)."""
+    return limit_at(contract.weekly_limits, at)
+
+
+def change_limit(uow, contract: Contract, hours: int) -> None:
+    """The client changes the weekly limit; it applies from the next period."""
+    require_hourly(contract)
+    if contract.status not in ("active", "paused"):
+        raise Conflict(f"The contract is {contract.status}; its limit changes only while active or paused.")
+    now = utcnow()
+    current = period(uow, now)
+    kept = [change for change in contract.weekly_limits or []
+            if change["from"] is None or datetime.fromisoformat(change["from"]) <= now]
+    if limit_hours(contract, current.start) != hours:
+        kept.append({"from": current.end.isoformat(), "hours": hours})
+    contract.weekly_limits = kept
+
+
+def pause(uow, contract: Contract, reason: str) -> None:
+    """A reason to stop logging time joins `pause_reasons`; an active contract becomes paused."""
+    reasons = list(contract.pause_reasons or [])
+    if reason in reasons:
+        return
+    contract.pause_reasons = sorted([*reasons, reason])
+    if contract.status == "active":
+        CONTRACT.apply(contract, "paused")
+    sagas._emit(uow, contract, "contracts.contract.paused",
+                {"contract_id": contract.id, "pause_reasons": contract.pause_reasons})
+
+
+def resume(uow, contract: Contract, reason: str) -> None:
+    """A reason is gone; with none left the contract is active again."""
+    reasons = [each for each in contract.pause_reasons or [] if each != reason]
+    if reasons == list(contract.pause_reasons or []):
+        return
+    contract.pause_reasons = reasons
+    if not reasons and contract.status == "paused":
+        CONTRACT.apply(contract, "active")
+        sagas._emit(uow, contract, "contracts.contract.resumed",
+                    {"contract_id": contract.id, "pause_reasons": reasons})
+
+
+def pause_by_client(uow, contract: Contract) -> None:
+    require_hourly(contract)
+    if contract.status not in ("active", "paused") or "client" in (contract.pause_reasons or []):
+        raise Conflict(f"The contract is {contract.status} ({', '.join(contract.pause_reasons or []) or 'no pause'}); "
+                       "only an active or paused contract not paused by the client can be paused.")
+    pause(uow, contract, "client")
+
+
+def resume_by_client(uow, contract: Contract) -> None:
+    require_hourly(contract)
+    if contract.status != "paused" or "client" not in (contract.pause_reasons or []):
+        raise Conflict("The contract is not paused by the client.")
+    resume(uow, contract, "client")
+
+
+# Time entries
+
+def entries_of(session, contract_id: str, period_start: datetime) -> list[TimeEntry]:
+    """A period's entries in billing order (`date`, `created_at`, `id`)."""
+    return list(session.scalars(sa.select(TimeEntry).where(
+        TimeEntry.contract_id == contract_id, TimeEntry.period_start == period_start)
+        .order_by(TimeEntry.date, TimeEntry.created_at, TimeEntry.id)))
+
+
+def billed(contract: Contract, entries: list[TimeEntry], period_start: datetime) -> dict[str, int]:
+    """Each entry's billable minutes, by id, under the weekly limit of its period."""
+    limit = 60 * (limit_hours(contract, period_start) or 0)
+    return dict(zip((entry.id for entry in entries), billable([entry.minutes for entry in entries], limit)))
+
+
+def _writable(uow, contract: Contract, start: datetime) -> Period:
+    """The period an entry is written in, if time can still be written there now (else 409)."""
+    require_hourly(contract)
+    if contract.status != "active":
+        raise Conflict(f"The contract is {contract.status}; time is logged only while it is active.")
+    span = starting(uow, start)
+    # Race: the timesheet closes at edit_until under this same lock, so an edit that gets the lock
+    # later than that is refused here, and one that gets it earlier is in the invoice.
+    if utcnow() >= span.edit_until:
+        raise Conflict("The period's edit window is over; its entries are final.")
+    if contract.activated_at is None or span.end <= contract.activated_at:
+        raise Conflict("That period ended before the contract began.")
+    return span
+
+
+def _check_day(uow, contract: Contract, day: date, minutes: int, *, skip: str | None = None) -> None:
+    if day < contract.activated_at.date():
+        raise Conflict("The date is before the contract began.")
+    logged = uow.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(TimeEntry.minutes), 0)).where(
+        TimeEntry.contract_id == contract.id, TimeEntry.date == day, TimeEntry.id != (skip or "")))
+    if logged + minutes > MINUTES_A_DAY:
+        raise Conflict(f"The contract already has {logged} minutes on {day}; a day holds {MINUTES_A_DAY}.")
+
+
+def _period_problem(uow, day: date, start: datetime) -> None:
+    problem = entry_period_problem(day, start, uow.settings.billing_period, utcnow())
+    if problem:
+        field, _, message = problem.partition(": ")
+        raise Unprocessable(f"Invalid fields: {field}", {field: [message[:1].upper() + message[1:] + "."]})
+
+
+def add_entry(uow, contract: Contract, *, date: date, minutes: int, memo: str,
+              period_start: datetime | None = None) -> TimeEntry:
+    """The freelancer logs time; a period's first entry sets the timer that closes its timesheet."""
+    require_hourly(contract)
+    now = utcnow()
+    start = entry_period_start(date, now, uow.settings.billing_period, period_start)
+    _period_problem(uow, date, start)
+    span = _writable(uow, contract, start)
+    _check_day(uow, contract, date, minutes)
+    entry = TimeEntry(id=new_id(), contract_id=contract.id, period_start=span.start, date=date, minutes=minutes,
+                      memo=memo, created_at=now, updated_at=now)
+    uow.session.add(entry)
+    uow.session.flush()
+    uow.schedule(CLOSE_TIMESHEET, f"{contract.id}:{span.start.isoformat()}", span.edit_until,
+                 sagas._timer_payload(contract, period_start=span.start.isoformat()))
+    return entry
+
+
+def entry(uow, contract: Contract, entry_id: str) -> TimeEntry:
+    require_hourly(contract)
+    found = uow.session.get(TimeEntry, entry_id)
+    if found is None or found.contract_id != contract.id:
+        raise NotFound("No such time entry in this contract.")
+    return found
+
+
+def edit_entry(uow, contract: Contract, found: TimeEntry, changes: dict) -> TimeEntry:
+    """The freelancer corrects an entry of a period still inside its edit window; it keeps its period."""
+    day = changes.get("date", found.date)
+    if day != found.date:
+        _period_problem(uow, day, found.period_start)
+    _writable(uow, contract, found.period_start)
+    _check_day(uow, contract, day, changes.get("minutes", found.minutes), skip=found.id)
+    for name, value in changes.items():
+        setattr(found, name, value)
+    found.updated_at = utcnow()
+    return found
+
+
+def delete_entry(uow, contract: Contract, found: TimeEntry) -> None:
+    _writable(uow, contract, found.period_start)
+    uow.session.delete(found)
+
+
+def with_billable(contract: Contract, entries: list[TimeEntry], period_start: datetime) -> list[dict]:
+    minutes = billed(contract, entries, period_start)
+    return [{**_entry_fields(each), "billable_minutes": minutes[each.id]} for each in entries]
+
+
+def one_with_billable(uow, contract: Contract, found: TimeEntry) -> dict:
+    entries = entries_of(uow.session, contract.id, found.period_start)
+    return {**_entry_fields(found), "billable_minutes": billed(contract, entries, found.period_start).get(found.id, 0)}
+
+
+def _entry_fields(found: TimeEntry) -> dict:
+    return {name: getattr(found, name) for name in
+            ("id", "contract_id", "period_start", "date", "minutes", "memo", "created_at", "updated_at")}
+
+
+# Timesheets
+
+def timesheet(uow, contract: Contract, start: datetime) -> dict:
+    span = starting(uow, start)
+    entries = entries_of(uow.session, contract.id, start)
+    minutes = billed(contract, entries, start)
+    invoice = uow.session.scalar(sa.select(Invoice).where(Invoice.contract_id == contract.id,
+                                                          Invoice.period_start == start))
+    total, billable_minutes = sum(e.minutes for e in entries), sum(minutes.values())
+    return {"contract_id": contract.id, "period_start": span.start, "period_end": span.end,
+            "edit_until": span.edit_until, "status": span.status(utcnow()),
+            "limit_minutes": 60 * (limit_hours(contract, start) or 0), "total_minutes": total,
+            "billable_minutes": billable_minutes, "hourly_rate": contract.hourly_rate,
+            "amount": amount_for(billable_minutes, contract.hourly_rate),
+            "invoice_id": invoice.id if invoice else None}
+
+
+def timesheets(uow, contract: Contract) -> list[dict]:
+    starts = uow.session.scalars(sa.select(TimeEntry.period_start).where(TimeEntry.contract_id == contract.id)
+                                 .distinct().order_by(TimeEntry.period_start.desc()))
+    return [timesheet(uow, contract, start) for start in list(starts)]
+
+
+def parse_period(uow, text: str) -> datetime:
+    """`current` or a begun period's start (else 422 naming period_start)."""
+    now = utcnow()
+    if text == "current":
+        return period(uow, now).start
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or moment > now or period(uow, moment).start != moment:
+        raise Unprocessable("Invalid fields: period_start",
+                            {"period_start": ["Must be `current` or the start of a period that has begun."]})
+    return moment
+
+
+# The billing saga
+
+def close_timesheet(uow, contract: Contract, start: datetime) -> Invoice | None:
+    """Billing 1: at edit_until the period's entries are final; they are invoiced and the charge asked for.
+    A period with no entries left gets no invoice; a repeat finds the invoice made."""
+    span = starting(uow, start)
+    if utcnow() < span.edit_until:
+        return None  # early (a clock behind the timer's): its timer fires again
+    made = uow.session.scalar(sa.select(Invoice).where(Invoice.contract_id == contract.id,
+                                                       Invoice.period_start == start))
+    entries = entries_of(uow.session, contract.id, start)
+    if made is not None or not entries:
+        sagas.settle(uow, contract)
+        return made
+    minutes = sum(billed(contract, entries, start).values())
+    amount = amount_for(minutes, contract.hourly_rate)
+    invoice = Invoice(id=new_id(), contract_id=contract.id, period_start=span.start, period_end=span.end,
+                      total_minutes=sum(e.minutes for e in entries), billable_minutes=minutes,
+                      hourly_rate=contract.hourly_rate, amount=amount,
+                      client_fee=fee(amount, contract.client_fee_bps), currency=contract.currency,
+                      status="pending_payment", created_at=utcnow())
+    uow.session.add(invoice)
+    uow.session.flush()
+    contract.invoiced_amount = (contract.invoiced_amount or 0) + amount
+    sagas._emit(uow, contract, "contracts.invoice.charge_requested", {
+        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
+        "freelancer_id": contract.freelancer_id, "period_start": span.start, "period_end": span.end,
+        "billable_minutes": minutes, "hourly_rate": contract.hourly_rate, "amount": amount,
+        "client_fee_bps": contract.client_fee_bps})
+    return invoice
+
+
+def record_charge(uow, contract: Contract, invoice: Invoice, charged_at: datetime) -> None:
+    """Billing 2: the client paid; the review window opens, and a contract paused for payment resumes
+    once none of its invoices is unpaid."""
+    if invoice.status not in ("pending_payment", "payment_failed"):
+        return  # stale or repeated
+    INVOICE.apply(invoice, "in_review")
+    invoice.charged_at, invoice.last_error = charged_at, None
+    invoice.review_ends_at = charged_at + uow.settings.invoice_review_window
+    uow.schedule(END_REVIEW, invoice.id, invoice.review_ends_at,
+                 sagas._timer_payload(contract, invoice_id=invoice.id))
+    if not _any_unpaid(uow, contract):
+        resume(uow, contract, "payment_failed")
+
+
+def record_charge_failure(uow, contract: Contract, invoice: Invoice, reason: str) -> None:
+    """Billing 2, the compensation: nothing moved; the contract is paused until payments collects it."""
+    if invoice.status == "payment_failed":
+        invoice.last_error = reason
+        return
+    if invoice.status != "pending_payment":
+        return  # stale or repeated
+    INVOICE.apply(invoice, "payment_failed")
+    invoice.last_error = reason
+    if contract.status in ("active", "paused"):
+        pause(uow, contract, "payment_failed")
+
+
+def _any_unpaid(uow, contract: Contract) -> bool:
+    return bool(uow.session.scalar(sa.select(sa.exists().where(
+        Invoice.contract_id == contract.id, Invoice.status == "payment_failed"))))
+
+
+def end_review(uow, contract: Contract, invoice: Invoice) -> None:
+    """Billing 3: the review window is over and nobody disputed: payments releases the money."""
+    if invoice.status != "in_review" or invoice.review_ends_at > utcnow():
+        return
+    INVOICE.apply(invoice, "releasing")
+    sagas._emit(uow, contract, "contracts.invoice.approved", {
+        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
+        "freelancer_id": contract.freelancer_id, "amount": invoice.amount,
+        "freelancer_fee_bps": contract.freelancer_fee_bps})
+
+
+def record_release(uow, contract: Contract, invoice: Invoice, data: dict) -> None:
+    """Billing 3: the freelancer was paid (pending until the payout hold ends)."""
+    if invoice.status != "releasing":
+        return  # stale or repeated
+    INVOICE.apply(invoice, "released")
+    invoice.released_at = utcnow()
+    invoice.freelancer_amount, invoice.refund_amount = invoice.amount, 0
+    invoice.freelancer_fee, invoice.available_at = data["freelancer_fee"], data["available_at"]
+    contract.released_amount += invoice.amount
+    sagas.settle(uow, contract)
+
+
+def dispute(uow, contract: Contract, invoice: Invoice, reason: str) -> None:
+    """Billing 4: the client disputes the hours inside the review window; the money stays held."""
+    # Race: the review timer decides under this same lock, so the clock picks one of the two.
+    if invoice.status != "in_review" or invoice.review_ends_at <= utcnow():
+        raise Conflict(f"The invoice is {invoice.status}; it is disputable only in review, before review_ends_at.")
+    INVOICE.apply(invoice, "disputed")
+    invoice.disputed_at, invoice.dispute_reason = utcnow(), reason
+    uow.cancel_timer(END_REVIEW, invoice.id)
+
+
+def resolve(uow, contract: Contract, invoice: Invoice, *, freelancer_amount: int, refund_amount: int,
+            note: str | None) -> None:
+    """Billing 4: an admin splits a disputed invoice; payments moves both shares in one journal entry."""
+    if freelancer_amount + refund_amount != invoice.amount:
+        raise Unprocessable("Invalid fields: freelancer_amount, refund_amount", {
+            "refund_amount": [f"freelancer_amount and refund_amount must sum to the invoice's {invoice.amount}."]})
+    INVOICE.apply(invoice, "resolving")
+    invoice.freelancer_amount, invoice.refund_amount, invoice.resolution_note = freelancer_amount, refund_amount, note
+    sagas._emit(uow, contract, "contracts.invoice.split_requested", {
+        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
+        "freelancer_id": contract.freelancer_id, "amount": invoice.amount, "freelancer_amount": freelancer_amount,
+        "refund_amount": refund_amount, "client_fee_bps": contract.client_fee_bps,
+        "freelancer_fee_bps": contract.freelancer_fee_bps})
+
+
+def record_split(uow, contract: Contract, invoice: Invoice, data: dict) -> None:
+    """Billing 4: both shares moved; the invoice is resolved."""
+    if invoice.status != "resolving":
+        return  # stale or repeated
+    INVOICE.apply(invoice, "resolved")
+    invoice.resolved_at = utcnow()
+    invoice.freelancer_amount, invoice.refund_amount = data["freelancer_amount"], data["refund_amount"]
+    invoice.freelancer_fee, invoice.available_at = data["freelancer_fee"], data["available_at"]
+    contract.released_amount += data["freelancer_amount"]
+    sagas.settle(uow, contract)
+
+
+def invoice_of(uow, contract: Contract, invoice_id: str) -> Invoice:
+    require_hourly(contract)
+    found = uow.session.get(Invoice, invoice_id, populate_existing=True)
+    if found is None or found.contract_id != contract.id:
+        raise NotFound("No such invoice in this contract.")
+    return found
+
+
+def invoices(session, contract: Contract) -> list[Invoice]:
+    return list(session.scalars(sa.select(Invoice).where(Invoice.contract_id == contract.id)
+                                .order_by(Invoice.period_start.desc())))
+
+
+# What the saga reacts to
+
+def _invoiced(uow, data: dict) -> tuple[Contract, Invoice]:
+    contract = sagas._contract(uow, data["contract_id"])
+    invoice = uow.session.get(Invoice, data["invoice_id"], populate_existing=True)
+    if invoice is None or invoice.contract_id != contract.id:
+        raise NotReady(f"invoice {data['invoice_id']} of contract {contract.id} does not exist yet")
+    return contract, invoice
+
+
+def invoice_charged(event, uow) -> None:
+    """The client paid the invoice into its escrow: the review window opens."""
+    record_charge(uow, *_invoiced(uow, event.data), event.data["charged_at"])
+
+
+def invoice_charge_failed(event, uow) -> None:
+    """The client's balance was short: the contract is paused until payments collects it."""
+    record_charge_failure(uow, *_invoiced(uow, event.data), event.data["reason"])
+
+
+def invoice_released(event, uow) -> None:
+    """The invoice's money reached the freelancer's pending balance."""
+    record_release(uow, *_invoiced(uow, event.data), event.data)
+
+
+def invoice_split(event, uow) -> None:
+    """A disputed invoice's money went to both sides as the admin decided."""
+    record_split(uow, *_invoiced(uow, event.data), event.data)
+
+
+def timesheet_due(timer, uow) -> None:
+    contract = sagas.locked_contract(uow, timer.payload["contract_id"])
+    if contract is not None:
+        close_timesheet(uow, contract, datetime.fromisoformat(timer.payload["period_start"]))
+
+
+def review_due(timer, uow) -> None:
+    contract = sagas.locked_contract(uow, timer.payload["contract_id"])
+    invoice = uow.session.get(Invoice, timer.key, populate_existing=True) if contract is not None else None
+    if invoice is not None:
+        end_review(uow, contract, invoice)
+
+
+# The saga map (Billing)
+#   1. close-timesheet timer at edit_until   close_timesheet: Invoice pending_payment, charge_requested
+#   2. payments.invoice.charged              record_charge: in_review, review timer; resume once all paid
+#      payments.invoice.charge_failed        record_charge_failure: payment_failed, contract paused
+#   3. review timer at review_ends_at        end_review: releasing, approved
+#      payments.invoice.released             record_release: released
+#   4. client disputes / admin resolves      dispute: disputed; resolve: resolving, split_requested
+#      payments.invoice.split                record_split: resolved
+BILLING = {
+    "payments.invoice.charged": invoice_charged,
+    "payments.invoice.charge_failed": invoice_charge_failed,
+    "payments.invoice.released": invoice_released,
+    "payments.invoice.split": invoice_split,
+}
+
+TIMERS = {
+    CLOSE_TIMESHEET: timesheet_due,  # Billing 1
+    END_REVIEW: review_due,  # Billing 3
+}
