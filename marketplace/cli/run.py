@@ -90,10 +90,15 @@ def gateway(port: int | None, host: str, workers: int) -> None:
 @click.command()
 @click.option("--hold-wait", default=30.0, show_default=True,
               help="Seconds to wait for the payout hold to end (start the marketplace with a short PAYOUT_HOLD).")
-def demo(hold_wait: float) -> None:
+@click.option("--hourly", is_flag=True,
+              help="Play one hourly week instead (start the marketplace with a short BILLING_PERIOD).")
+def demo(hold_wait: float, hourly: bool) -> None:
     """Play one complete story against MARKETPLACE_URL and print each step."""
-    from marketplace import demo as story
+    from marketplace import demo as story, demo_hourly
 
     found = settings()
     click.echo(f"Marketplace at {found.marketplace_url}")
-    story.run(found.marketplace_url, hold_wait)
+    if hourly:
+        demo_hourly.run(found.marketplace_url, max(hold_wait, 60.0))
+    else:
+        story.run(found.marketplace_url, hold_wait)

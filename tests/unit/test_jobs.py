@@ -156,7 +156,8 @@ class TestSendProposal:
 
         assert (proposal.status, job.proposals_count) == ("submitted", 1)
         assert uow.event("jobs.proposal.submitted") == {"proposal_id": proposal.id, "job_id": job.id,
-                                                        "freelancer_id": proposal.freelancer_id, "amount": 42_000}
+                                                        "freelancer_id": proposal.freelancer_id, "amount": 42_000,
+                                                        "rate": None}
 
     def test_no_proposal_on_ones_own_job(self, uow):
         job = post(uow)
