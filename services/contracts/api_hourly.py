@@ -109,7 +109,7 @@ def list_timesheets(contract_id):
         return billing.timesheets(uow, _readable(uow, contract_id))
 
 
-@hourly.get(f"{CONTRACT}/timesheets/<string:period_start>")
+@hourly.get(f"{CONTRACT}/timesheets/<period_start>")
 @require()
 @hourly.response(200, TimesheetOut)
 def get_timesheet(contract_id, period_start):

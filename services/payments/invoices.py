@@ -113,6 +113,8 @@ def release(uow, *, invoice_id: str, freelancer_fee_bps: int) -> None:
 def split(uow, *, invoice_id: str, freelancer_amount: int, client_fee_bps: int, freelancer_fee_bps: int) -> None:
     """An admin's resolution: both shares and the fees' difference move in ONE journal entry."""
     charge = _held_or_settled(uow, invoice_id)
+    if not 0 <= freelancer_amount <= charge.amount:
+        raise ValueError(f"invoice {invoice_id}: a split of {freelancer_amount} out of {charge.amount}")
     shares = split_shares(charge.amount, charge.client_fee, freelancer_amount, client_fee_bps, freelancer_fee_bps)
     target = ("released" if shares["refund_amount"] == 0 else "refunded" if freelancer_amount == 0 else "split")
     available_at = utcnow() + uow.settings.payout_hold if shares["freelancer_net"] else None

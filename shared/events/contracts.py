@@ -1,5 +1,5 @@
 """Events produced by the contracts service."""
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from shared.events.fields import Bps, EventSchema, Id, Integer, Money, Timestamp
 
@@ -122,11 +122,6 @@ class InvoiceSplitRequested(EventSchema):
     refund_amount = Money(required=True)
     client_fee_bps = Bps()
     freelancer_fee_bps = Bps()
-
-    @validates_schema
-    def _shares(self, data, **_):
-        if data["freelancer_amount"] + data["refund_amount"] != data["amount"]:
-            raise ValidationError("freelancer_amount and refund_amount must sum to amount")
 
 
 EVENTS = {

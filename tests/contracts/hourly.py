@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from services.contracts.hourly_models import Invoice
+from shared.events import Envelope
 from tests.contracts.helpers import Deal, Desk
 from tests.support import eventually, new_id
 
@@ -68,11 +69,16 @@ class HourlyDeal(Deal):
     # payments ----------------------------------------------------------------------------
 
     def pay(self, type_: str, invoice: dict, **data):
-        return self.desk.harness.publish(type_, {"contract_id": self.id, "invoice_id": invoice["id"], **data},
-                                         correlation_id=self.id)
+        """A payments answer about `invoice`, published onto the bus; with `again=True` handed straight to
+        the consumer as a fresh event (payments answering a second time), done when this returns."""
+        again = data.pop("again", False)
+        data = {"contract_id": self.id, "invoice_id": invoice["id"], **data}
+        if again:
+            return self.desk.harness.deliver(Envelope.new(type_, data, producer="payments", correlation_id=self.id))
+        return self.desk.harness.publish(type_, data, correlation_id=self.id)
 
-    def charged(self, invoice: dict):
-        return self.pay("payments.invoice.charged", invoice, amount=invoice["amount"],
+    def charged(self, invoice: dict, again: bool = False):
+        return self.pay("payments.invoice.charged", invoice, again=again, amount=invoice["amount"],
                         client_fee=invoice["client_fee"], charged_at=datetime.now(timezone.utc))
 
     def charge_failed(self, invoice: dict):
@@ -80,8 +86,8 @@ class HourlyDeal(Deal):
                         client_fee=invoice["client_fee"], reason="insufficient_funds",
                         retry_at=datetime.now(timezone.utc) + timedelta(days=1))
 
-    def released(self, invoice: dict):
-        return self.pay("payments.invoice.released", invoice, freelancer_id=self.freelancer,
+    def released(self, invoice: dict, again: bool = False):
+        return self.pay("payments.invoice.released", invoice, again=again, freelancer_id=self.freelancer,
                         amount=invoice["amount"], freelancer_fee=invoice["amount"] // 10,
                         available_at=datetime.now(timezone.utc) + timedelta(days=5))
 
