@@ -6,6 +6,7 @@ Start the marketplace with a compressed week to watch it in a minute, for exampl
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -42,7 +43,7 @@ def run(base: str, week_wait: float) -> None:
     wait_for("the offer", lambda: client.call("GET", path, (200, 404)).get("status") == "offered")
     step(f"accept: contract {freelancer.call('POST', path + '/accept', (200,))['status']}")
 
-    first = None
+    first: dict = {}
     for minutes, memo in LOGGED:
         body = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "minutes": minutes, "memo": memo}
         if first:
@@ -60,7 +61,7 @@ def run(base: str, week_wait: float) -> None:
             return found[0] if found and found[0]["status"] in states else None
         return probe
 
-    invoice = wait_for("the timesheet to close and the invoice to be charged (is BILLING_PERIOD short?)",
+    invoice: Any = wait_for("the timesheet to close and the invoice to be charged (is BILLING_PERIOD short?)",
                        invoice_in("in_review", "payment_failed"), week_wait)
     if invoice["status"] != "in_review":
         raise DemoFailed(f"the invoice could not be charged: {invoice['last_error']}")
@@ -71,7 +72,7 @@ def run(base: str, week_wait: float) -> None:
     invoice = wait_for("the review window to end and the release", invoice_in("released"), week_wait)
     step(f"release: {dollars(invoice['freelancer_amount'])} less fee {dollars(invoice['freelancer_fee'])} "
          f"to the freelancer, available at {invoice['available_at']}")
-    balance = wait_for("the payout hold to end", lambda: (lambda b: b if b["available"] > 0 else None)(
+    balance: Any = wait_for("the payout hold to end", lambda: (lambda b: b if b["available"] > 0 else None)(
         freelancer.call("GET", "/payments/balance", (200,))), week_wait)
     step(f"balance: freelancer available {dollars(balance['available'])}")
     step("done: hired by the hour, logged, invoiced, charged, reviewed and paid")

@@ -128,7 +128,7 @@ def _writable(uow, contract: Contract, start: datetime) -> Period:
 
 
 def _check_day(uow, contract: Contract, day: date, minutes: int, *, skip: str | None = None) -> None:
-    if day < contract.activated_at.date():
+    if contract.activated_at is not None and day < contract.activated_at.date():
         raise Conflict("The date is before the contract began.")
     logged = uow.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(TimeEntry.minutes), 0)).where(
         TimeEntry.contract_id == contract.id, TimeEntry.date == day, TimeEntry.id != (skip or "")))
@@ -215,7 +215,7 @@ def timesheet(uow, contract: Contract, start: datetime) -> dict:
             "edit_until": span.edit_until, "status": span.status(utcnow()),
             "limit_minutes": 60 * (limit_hours(contract, start) or 0), "total_minutes": total,
             "billable_minutes": billable_minutes, "hourly_rate": contract.hourly_rate,
-            "amount": amount_for(billable_minutes, contract.hourly_rate),
+            "amount": amount_for(billable_minutes, contract.hourly_rate or 0),
             "invoice_id": invoice.id if invoice else None}
 
 
@@ -255,7 +255,7 @@ def close_timesheet(uow, contract: Contract, start: datetime) -> Invoice | None:
         sagas.settle(uow, contract)
         return made
     minutes = sum(billed(contract, entries, start).values())
-    amount = amount_for(minutes, contract.hourly_rate)
+    amount = amount_for(minutes, contract.hourly_rate or 0)
     invoice = Invoice(id=new_id(), contract_id=contract.id, period_start=span.start, period_end=span.end,
                       total_minutes=sum(e.minutes for e in entries), billable_minutes=minutes,
                       hourly_rate=contract.hourly_rate, amount=amount,
@@ -306,7 +306,7 @@ def _any_unpaid(uow, contract: Contract) -> bool:
 
 def end_review(uow, contract: Contract, invoice: Invoice) -> None:
     """Billing 3: the review window is over and nobody disputed: payments releases the money."""
-    if invoice.status != "in_review" or invoice.review_ends_at > utcnow():
+    if invoice.status != "in_review" or invoice.review_ends_at is None or invoice.review_ends_at > utcnow():
         return
     INVOICE.apply(invoice, "releasing")
     sagas._emit(uow, contract, "contracts.invoice.approved", {
@@ -330,7 +330,7 @@ def record_release(uow, contract: Contract, invoice: Invoice, data: dict) -> Non
 def dispute(uow, contract: Contract, invoice: Invoice, reason: str) -> None:
     """Billing 4: the client disputes the hours inside the review window; the money stays held."""
     # Race: the review timer decides under this same lock, so the clock picks one of the two.
-    if invoice.status != "in_review" or invoice.review_ends_at <= utcnow():
+    if invoice.status != "in_review" or invoice.review_ends_at is None or invoice.review_ends_at <= utcnow():
         raise Conflict(f"The invoice is {invoice.status}; it is disputable only in review, before review_ends_at.")
     INVOICE.apply(invoice, "disputed")
     invoice.disputed_at, invoice.dispute_reason = utcnow(), reason
@@ -415,8 +415,7 @@ def timesheet_due(timer, uow) -> None:
 
 def review_due(timer, uow) -> None:
     contract = sagas.locked_contract(uow, timer.payload["contract_id"])
-    invoice = uow.session.get(Invoice, timer.key, populate_existing=True) if contract is not None else None
-    if invoice is not None:
+    if contract is not None and (invoice := uow.session.get(Invoice, timer.key, populate_existing=True)):
         end_review(uow, contract, invoice)
 
 
