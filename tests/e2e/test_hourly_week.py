@@ -2,6 +2,8 @@
 the invoice charged, reviewed, released; a short balance pauses the contract until a deposit pays it."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from services.contracts import SERVICE as CONTRACTS
@@ -15,12 +17,12 @@ from tests.e2e.hourly import PAYMENTS as PAYMENT_TIMES, PERIOD, HourlyMarket
 from tests.support import eventually
 
 
-def _own(service) -> dict:
+def _own(service, **contracts) -> dict:
     if service is PAYMENTS:
         return {"service_settings": PaymentsSettings(**PAYMENT_TIMES),
                 "collaborators": {"bank": SandboxBank(delay=(0.0, 0.0))}}
     if service is CONTRACTS:
-        return {"service_settings": ContractsSettings(**PERIOD)}
+        return {"service_settings": ContractsSettings(**{**PERIOD, **contracts})}
     return {}
 
 
@@ -35,6 +37,15 @@ def hourly_embedded(settings, make_sqlite_database, harness) -> HourlyMarket:
     shared = EmbeddedBus()
     return _started({service.name: harness(service, settings, make_sqlite_database(service.name), bus=shared,
                                            **_own(service)) for service in (JOBS, CONTRACTS, PAYMENTS)})
+
+
+@pytest.fixture
+def disputable_embedded(settings, make_sqlite_database, harness) -> HourlyMarket:
+    """The embedded market with a review window long enough to dispute in."""
+    shared = EmbeddedBus()
+    return _started({service.name: harness(service, settings, make_sqlite_database(service.name), bus=shared,
+                                           **_own(service, invoice_review_window=timedelta(hours=1)))
+                     for service in (JOBS, CONTRACTS, PAYMENTS)})
 
 
 @pytest.fixture
@@ -96,4 +107,28 @@ class TestHourlyWeek:
         resumed = market.wait_for(contract_id, "active")
         assert resumed["pause_reasons"] == []
         assert market.balance(market.client_id)["available"] == 0
+        market.books_balance()
+
+
+class TestDisputedHours:
+    def test_an_admin_splits_a_disputed_week_exactly_to_the_cent(self, disputable_embedded):
+        market = disputable_embedded
+        market.deposit(20_000)
+        _, _, contract_id = market.hourly_contract(rate=6_001, limit=10)
+        market.log_week(contract_id, [100])  # 6001 × 100 / 60 = 10001.67 → 10002
+        invoice = market.wait_invoice(contract_id, "in_review")
+        assert (invoice["amount"], invoice["client_fee"]) == (10_002, 500)
+        disputed = market.as_client("POST", f"/contracts/{contract_id}/invoices/{invoice['id']}/dispute",
+                                    {"reason": "Half of it was not done"}, expect=200)
+        assert disputed["status"] == "disputed"
+        market._call("POST", f"/contracts/{contract_id}/invoices/{invoice['id']}/resolve", market.admin_id,
+                     ("admin",), {"freelancer_amount": 3_333, "refund_amount": 6_669}, expect=202)
+        resolved = market.wait_invoice(contract_id, "resolved")
+        assert (resolved["freelancer_amount"], resolved["freelancer_fee"], resolved["refund_amount"]) == (
+            3_333, 333, 6_669)
+        client = market.balance(market.client_id)
+        assert (client["available"], client["in_escrow"]) == (20_000 - 10_002 - 500 + 6_669 + 500 - 167, 0)
+        freelancer = market.balance(market.freelancer_id)
+        assert freelancer["pending"] + freelancer["available"] == 3_000
+        assert market.contract(contract_id)["released_amount"] == 3_333
         market.books_balance()
