@@ -22,6 +22,10 @@ from shared.ids import new_id
 
 CLOSE_TIMESHEET = "contracts.timesheet.close"
 END_REVIEW = "contracts.invoice.end_review"
+RESEND_REQUEST = "contracts.invoice.resend_request"
+# What an invoice waiting for payments asked, and so what is sent again past its deadline.
+REQUESTS = {"pending_payment": "contracts.invoice.charge_requested", "releasing": "contracts.invoice.approved",
+            "resolving": "contracts.invoice.split_requested"}
 
 
 # The contract
@@ -264,11 +268,7 @@ def close_timesheet(uow, contract: Contract, start: datetime) -> Invoice | None:
     uow.session.add(invoice)
     uow.session.flush()
     contract.invoiced_amount = (contract.invoiced_amount or 0) + amount
-    sagas._emit(uow, contract, "contracts.invoice.charge_requested", {
-        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
-        "freelancer_id": contract.freelancer_id, "period_start": span.start, "period_end": span.end,
-        "billable_minutes": minutes, "hourly_rate": contract.hourly_rate, "amount": amount,
-        "client_fee_bps": contract.client_fee_bps})
+    _request(uow, contract, invoice)
     return invoice
 
 
@@ -278,6 +278,7 @@ def record_charge(uow, contract: Contract, invoice: Invoice, charged_at: datetim
     if invoice.status not in ("pending_payment", "payment_failed"):
         return  # stale or repeated
     INVOICE.apply(invoice, "in_review")
+    uow.cancel_timer(RESEND_REQUEST, invoice.id)
     invoice.charged_at, invoice.last_error = charged_at, None
     invoice.review_ends_at = charged_at + uow.settings.invoice_review_window
     uow.schedule(END_REVIEW, invoice.id, invoice.review_ends_at,
@@ -294,6 +295,7 @@ def record_charge_failure(uow, contract: Contract, invoice: Invoice, reason: str
     if invoice.status != "pending_payment":
         return  # stale or repeated
     INVOICE.apply(invoice, "payment_failed")
+    uow.cancel_timer(RESEND_REQUEST, invoice.id)  # payments keeps the charge and retries it itself
     invoice.last_error = reason
     if contract.status in ("active", "paused"):
         pause(uow, contract, "payment_failed")
@@ -309,10 +311,7 @@ def end_review(uow, contract: Contract, invoice: Invoice) -> None:
     if invoice.status != "in_review" or invoice.review_ends_at is None or invoice.review_ends_at > utcnow():
         return
     INVOICE.apply(invoice, "releasing")
-    sagas._emit(uow, contract, "contracts.invoice.approved", {
-        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
-        "freelancer_id": contract.freelancer_id, "amount": invoice.amount,
-        "freelancer_fee_bps": contract.freelancer_fee_bps})
+    _request(uow, contract, invoice)
 
 
 def record_release(uow, contract: Contract, invoice: Invoice, data: dict) -> None:
@@ -320,6 +319,7 @@ def record_release(uow, contract: Contract, invoice: Invoice, data: dict) -> Non
     if invoice.status != "releasing":
         return  # stale or repeated
     INVOICE.apply(invoice, "released")
+    uow.cancel_timer(RESEND_REQUEST, invoice.id)
     invoice.released_at = utcnow()
     invoice.freelancer_amount, invoice.refund_amount = invoice.amount, 0
     invoice.freelancer_fee, invoice.available_at = data["freelancer_fee"], data["available_at"]
@@ -345,11 +345,7 @@ def resolve(uow, contract: Contract, invoice: Invoice, *, freelancer_amount: int
             "refund_amount": [f"freelancer_amount and refund_amount must sum to the invoice's {invoice.amount}."]})
     INVOICE.apply(invoice, "resolving")
     invoice.freelancer_amount, invoice.refund_amount, invoice.resolution_note = freelancer_amount, refund_amount, note
-    sagas._emit(uow, contract, "contracts.invoice.split_requested", {
-        "contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
-        "freelancer_id": contract.freelancer_id, "amount": invoice.amount, "freelancer_amount": freelancer_amount,
-        "refund_amount": refund_amount, "client_fee_bps": contract.client_fee_bps,
-        "freelancer_fee_bps": contract.freelancer_fee_bps})
+    _request(uow, contract, invoice)
 
 
 def record_split(uow, contract: Contract, invoice: Invoice, data: dict) -> None:
@@ -357,11 +353,40 @@ def record_split(uow, contract: Contract, invoice: Invoice, data: dict) -> None:
     if invoice.status != "resolving":
         return  # stale or repeated
     INVOICE.apply(invoice, "resolved")
+    uow.cancel_timer(RESEND_REQUEST, invoice.id)
     invoice.resolved_at = utcnow()
     invoice.freelancer_amount, invoice.refund_amount = data["freelancer_amount"], data["refund_amount"]
     invoice.freelancer_fee, invoice.available_at = data["freelancer_fee"], data["available_at"]
     contract.released_amount += data["freelancer_amount"]
     sagas.settle(uow, contract)
+
+
+# Deadlines: an invoice waiting for payments (pending_payment, releasing, resolving) has one, as a
+# milestone does (sagas.py): past it the request is sent again, each wait twice the last up to
+# SAGA_RESEND_MAX; payments answers a repeat with what the money really did.
+
+def _request(uow, contract: Contract, invoice: Invoice, resends: int = 0) -> None:
+    """Send the invoice's current request to payments and arm its deadline."""
+    ids = {"contract_id": contract.id, "invoice_id": invoice.id, "client_id": contract.client_id,
+           "freelancer_id": contract.freelancer_id, "amount": invoice.amount}
+    if invoice.status == "pending_payment":
+        data = {**ids, "period_start": invoice.period_start, "period_end": invoice.period_end,
+                "billable_minutes": invoice.billable_minutes, "hourly_rate": invoice.hourly_rate,
+                "client_fee_bps": contract.client_fee_bps}
+    elif invoice.status == "releasing":
+        data = {**ids, "freelancer_fee_bps": contract.freelancer_fee_bps}
+    else:
+        data = {**ids, "freelancer_amount": invoice.freelancer_amount, "refund_amount": invoice.refund_amount,
+                "client_fee_bps": contract.client_fee_bps, "freelancer_fee_bps": contract.freelancer_fee_bps}
+    sagas._emit(uow, contract, REQUESTS[invoice.status], data)
+    uow.schedule(RESEND_REQUEST, invoice.id, utcnow() + sagas.resend_delay(uow.settings, resends),
+                 sagas._timer_payload(contract, status=invoice.status, resends=resends))
+
+
+def resend_request(uow, contract: Contract, invoice: Invoice, resends: int) -> None:
+    """Past its deadline and still unanswered: the invoice's request goes to payments again."""
+    if invoice.status in REQUESTS:
+        _request(uow, contract, invoice, resends + 1)
 
 
 def invoice_of(uow, contract: Contract, invoice_id: str) -> Invoice:
@@ -419,6 +444,12 @@ def review_due(timer, uow) -> None:
         end_review(uow, contract, invoice)
 
 
+def request_due(timer, uow) -> None:
+    contract = sagas.locked_contract(uow, timer.payload["contract_id"])
+    if contract is not None and (invoice := uow.session.get(Invoice, timer.key, populate_existing=True)):
+        resend_request(uow, contract, invoice, int(timer.payload.get("resends", 0)))
+
+
 # The saga map (Billing)
 #   1. close-timesheet timer at edit_until   close_timesheet: Invoice pending_payment, charge_requested
 #   2. payments.invoice.charged              record_charge: in_review, review timer; resume once all paid
@@ -437,4 +468,5 @@ BILLING = {
 TIMERS = {
     CLOSE_TIMESHEET: timesheet_due,  # Billing 1
     END_REVIEW: review_due,  # Billing 3
+    RESEND_REQUEST: request_due,  # every invoice waiting for payments, past its deadline
 }

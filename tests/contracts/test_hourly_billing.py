@@ -3,6 +3,8 @@ asked for; a charge opens the review window, a failed one pauses the contract; t
 or a dispute ends in an admin's split; ending mid-week waits for the last invoice."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.contracts.hourly import SHORT, hourly_active
 from tests.support import eventually, new_id
 
@@ -124,3 +126,19 @@ class TestEndingMidWeek:
         assert deal.post("cancel", deal.freelancer).status_code == 202
         cancelled = deal.wait_for("cancelled")
         assert (cancelled["end_reason"], cancelled["pause_reasons"]) == ("ended_by_freelancer", [])
+
+
+class TestDeadlines:
+    def test_an_unanswered_charge_request_is_sent_again_until_payments_answers(self, make_any_contracts):
+        desk = make_any_contracts(**SHORT, saga_resend_after=timedelta(milliseconds=300),
+                                  saga_resend_max=timedelta(seconds=1))
+        deal = hourly_active(desk)
+        deal.log(30)
+        invoice = deal.wait_invoice("pending_payment")
+        eventually(lambda: len(deal.emitted("contracts.invoice.charge_requested")) >= 3, 15)
+        deal.charged(invoice)
+        deal.wait_invoice("in_review")
+        sent = len(deal.emitted("contracts.invoice.charge_requested"))
+        eventually(lambda: deal.emitted("contracts.invoice.approved"), 10)
+        assert len(deal.emitted("contracts.invoice.charge_requested")) == sent
+        assert {each["amount"] for each in deal.emitted("contracts.invoice.charge_requested")} == {invoice["amount"]}
