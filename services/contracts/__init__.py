@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.contracts.api import contracts
-from services.contracts.api_hourly import hourly
+from services.contracts.api_hourly import blueprint as hourly
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
 from services.contracts.settings import ContractsSettings

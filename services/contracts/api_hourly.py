@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.contracts import billing
+from services.contracts import billing, hourly
 from services.contracts.api import _as_party, _visible
 from services.contracts.hourly_schemas import (DisputeIn, InvoiceOut, LimitIn, PeriodArgs, ResolveIn,
                                                TimeEntryIn, TimeEntryOut, TimeEntryPatchIn, TimesheetOut)
@@ -11,126 +11,126 @@ from services.contracts.schemas import ContractOut
 from shared.errors import Forbidden
 from shared.http import current_user, idempotent, require, unit_of_work
 
-hourly = Blueprint("hourly", __name__, url_prefix="/contracts",
+blueprint = Blueprint("hourly", __name__, url_prefix="/contracts",
                    description="Hourly contracts: time entries, weekly timesheets, invoices and their disputes")
 CONTRACT = "/<uuid:contract_id>"
 ENTRY = "/<uuid:contract_id>/time-entries/<uuid:entry_id>"
 INVOICE = "/<uuid:contract_id>/invoices/<uuid:invoice_id>"
 
 
-@hourly.patch(CONTRACT)
+@blueprint.patch(CONTRACT)
 @require()
-@hourly.arguments(LimitIn)
-@hourly.response(200, ContractOut)
+@blueprint.arguments(LimitIn)
+@blueprint.response(200, ContractOut)
 def change_limit(body, contract_id):
     """The client changes an hourly contract's weekly limit; it applies from the next period."""
     with unit_of_work() as uow:
         contract = _as_party(_visible(uow, contract_id), "client")
-        billing.change_limit(uow, contract, body["weekly_limit_hours"])
+        hourly.change_limit(uow, contract, body["weekly_limit_hours"])
         return contract
 
 
-@hourly.post(f"{CONTRACT}/pause")
+@blueprint.post(f"{CONTRACT}/pause")
 @require()
-@hourly.response(200, ContractOut)
+@blueprint.response(200, ContractOut)
 def pause(contract_id):
     """The client pauses an hourly contract: no time is logged until it resumes."""
     with unit_of_work() as uow:
         contract = _as_party(_visible(uow, contract_id), "client")
-        billing.pause_by_client(uow, contract)
+        hourly.pause_by_client(uow, contract)
         return contract
 
 
-@hourly.post(f"{CONTRACT}/resume")
+@blueprint.post(f"{CONTRACT}/resume")
 @require()
-@hourly.response(200, ContractOut)
+@blueprint.response(200, ContractOut)
 def resume(contract_id):
     """The client lifts their pause (a contract paused for an unpaid invoice stays paused until it is paid)."""
     with unit_of_work() as uow:
         contract = _as_party(_visible(uow, contract_id), "client")
-        billing.resume_by_client(uow, contract)
+        hourly.resume_by_client(uow, contract)
         return contract
 
 
-@hourly.post(f"{CONTRACT}/time-entries")
+@blueprint.post(f"{CONTRACT}/time-entries")
 @require()
-@hourly.arguments(TimeEntryIn)
+@blueprint.arguments(TimeEntryIn)
 @idempotent
-@hourly.response(201, TimeEntryOut)
+@blueprint.response(201, TimeEntryOut)
 def add_entry(body, contract_id, uow):
     """The freelancer logs time on an active hourly contract, in a period still open for edits."""
     contract = _as_party(_visible(uow, contract_id), "freelancer")
-    entry = billing.add_entry(uow, contract, **body)
-    return (billing.one_with_billable(uow, contract, entry), 201,
+    entry = hourly.add_entry(uow, contract, **body)
+    return (hourly.one_with_billable(uow, contract, entry), 201,
             {"Location": f"/contracts/{contract.id}/time-entries/{entry.id}"})
 
 
-@hourly.get(f"{CONTRACT}/time-entries")
+@blueprint.get(f"{CONTRACT}/time-entries")
 @require()
-@hourly.arguments(PeriodArgs, location="query")
-@hourly.response(200, TimeEntryOut(many=True))
+@blueprint.arguments(PeriodArgs, location="query")
+@blueprint.response(200, TimeEntryOut(many=True))
 def list_entries(args, contract_id):
     """A period's entries in billing order (the current period by default), each with its billable minutes."""
     with unit_of_work() as uow:
         contract = _readable(uow, contract_id)
-        start = billing.parse_period(uow, args["period_start"])
-        return billing.with_billable(contract, billing.entries_of(uow.session, contract.id, start), start)
+        start = hourly.parse_period(uow, args["period_start"])
+        return hourly.with_billable(contract, hourly.entries_of(uow.session, contract.id, start), start)
 
 
-@hourly.patch(ENTRY)
+@blueprint.patch(ENTRY)
 @require()
-@hourly.arguments(TimeEntryPatchIn)
-@hourly.response(200, TimeEntryOut)
+@blueprint.arguments(TimeEntryPatchIn)
+@blueprint.response(200, TimeEntryOut)
 def edit_entry(body, contract_id, entry_id):
     """The freelancer corrects an entry before its period's edit deadline."""
     with unit_of_work() as uow:
         contract = _as_party(_visible(uow, contract_id), "freelancer")
-        entry = billing.edit_entry(uow, contract, billing.entry(uow, contract, str(entry_id)), body)
+        entry = hourly.edit_entry(uow, contract, hourly.entry(uow, contract, str(entry_id)), body)
         uow.session.flush()
-        return billing.one_with_billable(uow, contract, entry)
+        return hourly.one_with_billable(uow, contract, entry)
 
 
-@hourly.delete(ENTRY)
+@blueprint.delete(ENTRY)
 @require()
-@hourly.response(204)
+@blueprint.response(204)
 def delete_entry(contract_id, entry_id):
     """The freelancer removes an entry before its period's edit deadline."""
     with unit_of_work() as uow:
         contract = _as_party(_visible(uow, contract_id), "freelancer")
-        billing.delete_entry(uow, contract, billing.entry(uow, contract, str(entry_id)))
+        hourly.delete_entry(uow, contract, hourly.entry(uow, contract, str(entry_id)))
 
 
-@hourly.get(f"{CONTRACT}/timesheets")
+@blueprint.get(f"{CONTRACT}/timesheets")
 @require()
-@hourly.response(200, TimesheetOut(many=True))
+@blueprint.response(200, TimesheetOut(many=True))
 def list_timesheets(contract_id):
     """The periods with entries, newest first."""
     with unit_of_work() as uow:
-        return billing.timesheets(uow, _readable(uow, contract_id))
+        return hourly.timesheets(uow, _readable(uow, contract_id))
 
 
-@hourly.get(f"{CONTRACT}/timesheets/<period_start>")
+@blueprint.get(f"{CONTRACT}/timesheets/<period_start>")
 @require()
-@hourly.response(200, TimesheetOut)
+@blueprint.response(200, TimesheetOut)
 def get_timesheet(contract_id, period_start):
     """One period's timesheet (`current`, or a begun period's start; a period with nothing logged is zeros)."""
     with unit_of_work() as uow:
         contract = _readable(uow, contract_id)
-        return billing.timesheet(uow, contract, billing.parse_period(uow, period_start))
+        return hourly.timesheet(uow, contract, hourly.parse_period(uow, period_start))
 
 
-@hourly.get(f"{CONTRACT}/invoices")
+@blueprint.get(f"{CONTRACT}/invoices")
 @require()
-@hourly.response(200, InvoiceOut(many=True))
+@blueprint.response(200, InvoiceOut(many=True))
 def list_invoices(contract_id):
     """The contract's invoices, newest first."""
     with unit_of_work() as uow:
         return billing.invoices(uow.session, _readable(uow, contract_id))
 
 
-@hourly.get(INVOICE)
+@blueprint.get(INVOICE)
 @require()
-@hourly.response(200, InvoiceOut)
+@blueprint.response(200, InvoiceOut)
 def get_invoice(contract_id, invoice_id):
     """One invoice of the contract."""
     with unit_of_work() as uow:
@@ -138,10 +138,10 @@ def get_invoice(contract_id, invoice_id):
         return billing.invoice_of(uow, contract, str(invoice_id))
 
 
-@hourly.post(f"{INVOICE}/dispute")
+@blueprint.post(f"{INVOICE}/dispute")
 @require()
-@hourly.arguments(DisputeIn)
-@hourly.response(200, InvoiceOut)
+@blueprint.arguments(DisputeIn)
+@blueprint.response(200, InvoiceOut)
 def dispute(body, contract_id, invoice_id):
     """The client disputes an invoice's hours inside its review window; the money stays held."""
     with unit_of_work() as uow:
@@ -151,11 +151,11 @@ def dispute(body, contract_id, invoice_id):
         return invoice
 
 
-@hourly.post(f"{INVOICE}/resolve")
+@blueprint.post(f"{INVOICE}/resolve")
 @require()
-@hourly.arguments(ResolveIn)
+@blueprint.arguments(ResolveIn)
 @idempotent
-@hourly.response(202, InvoiceOut)
+@blueprint.response(202, InvoiceOut)
 def resolve(body, contract_id, invoice_id, uow):
     """An admin splits a disputed invoice between the freelancer and a refund to the client."""
     contract = _visible(uow, contract_id)
@@ -169,5 +169,5 @@ def resolve(body, contract_id, invoice_id, uow):
 def _readable(uow, contract_id):
     """Parties and admins read an hourly contract's time and bills (409 on a fixed one)."""
     contract = _visible(uow, contract_id, lock=False)
-    billing.require_hourly(contract)
+    hourly.require_hourly(contract)
     return contract

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from services.contracts import billing
+from services.contracts import billing, hourly
 from shared.timers import Timer
 import pytest
 
@@ -72,7 +72,7 @@ class TestTwoWorkers:
         deal = hourly_active(desk, rate=6_000)
         entry = deal.log(30).get_json()
         sheet = deal.read(f"timesheets/{entry['period_start']}").get_json()
-        timer = Timer(billing.CLOSE_TIMESHEET, f"{deal.id}:{entry['period_start']}", datetime.now(timezone.utc),
+        timer = Timer(hourly.CLOSE_TIMESHEET, f"{deal.id}:{entry['period_start']}", datetime.now(timezone.utc),
                       {"contract_id": deal.id, "period_start": datetime.fromisoformat(
                           entry["period_start"].replace("Z", "+00:00")).isoformat()})
         until_just_before(sheet["edit_until"], 0.0)
