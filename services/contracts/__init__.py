@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.contracts.api import contracts
-from services.contracts.api_hourly import blueprint as hourly
+from services.contracts.api_hourly import blueprint as hourly_api
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
 from services.contracts.settings import ContractsSettings
@@ -15,7 +15,7 @@ from shared.service import Service
 
 SERVICE = Service(
     name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
-    blueprints=(contracts, hourly), handlers=HANDLERS, timers=TIMERS,
+    blueprints=(contracts, hourly_api), handlers=HANDLERS, timers=TIMERS,
     settings=ContractsSettings,
     gauges=(ServiceGauge("sagas_stuck", "Saga steps past their deadline, still unanswered, by state",
                          ("state",), count_stuck),),

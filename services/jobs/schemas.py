@@ -84,6 +84,13 @@ class ProposalIn(InSchema):
                    metadata={"description": "fixed-price jobs (required there); null on an hourly job"})
     rate = Money(minimum=MIN_RATE, maximum=MAX_RATE, allow_none=True, load_default=None,
                  metadata={"description": "hourly jobs (required there): cents an hour"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _priced(self, data, **_):
+        """A proposal names its price before anyone looks the job up (which of the two: proposals.py)."""
+        if data["amount"] is None and data["rate"] is None:
+            raise ValidationError({"amount": ["Required on a fixed-price job."],
+                                   "rate": ["Required on an hourly job."]})
     estimated_days = Integer(minimum=1, maximum=3650, allow_none=True, load_default=None)
 
 

@@ -1,10 +1,11 @@
 """The saga map: what each saga reacts to is what the service registers, one handler per event."""
 from __future__ import annotations
 
-from services.contracts import SERVICE, sagas
+from services.contracts import SERVICE, billing, hourly, sagas
 from shared.suspensions import KIT_STEPS
 
-MAPS = {"hiring": sagas.HIRING, "funding": sagas.FUNDING, "release": sagas.RELEASE, "refund": sagas.REFUND}
+MAPS = {"hiring": sagas.HIRING, "funding": sagas.FUNDING, "release": sagas.RELEASE, "refund": sagas.REFUND,
+        "billing": billing.BILLING}
 
 
 class TestSagaMap:
@@ -13,7 +14,9 @@ class TestSagaMap:
         assert set(SERVICE.handlers) == {"jobs.hire.requested", "payments.escrow.funded",
                                          "payments.escrow.funding_failed", "payments.escrow.released",
                                          "payments.escrow.refunded", "users.user.suspended",
-                                         "users.user.reinstated"}
+                                         "users.user.reinstated", "payments.invoice.charged",
+                                         "payments.invoice.charge_failed", "payments.invoice.released",
+                                         "payments.invoice.split"}
 
     def test_an_event_two_sagas_share_goes_to_the_one_handler_both_name(self):
         for saga in MAPS.values():
@@ -27,5 +30,6 @@ class TestSagaMap:
 
     def test_every_timer_kind_names_its_service_aggregate_and_effect(self):
         assert set(SERVICE.timers) == {sagas.OFFER_EXPIRY, sagas.AUTO_APPROVE, sagas.SETTLE, sagas.RESEND_REQUEST,
-                                       sagas.RESEND_CANCELLATION}
+                                       sagas.RESEND_CANCELLATION, hourly.CLOSE_TIMESHEET, billing.END_REVIEW,
+                                       billing.RESEND_REQUEST}
         assert all(kind.split(".")[0] == "contracts" and len(kind.split(".")) == 3 for kind in SERVICE.timers)
