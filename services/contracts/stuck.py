@@ -17,6 +17,9 @@ from shared.db import utcnow
 from shared.service import StuckSaga
 
 STATES = (*IN_FLIGHT, "cancelling")
+# An hourly contract that is cancelling waits for its last periods' invoices (days, by design), not for
+# an answer from payments: it is not stuck.
+FIXED_PRICE = Contract.type != "hourly"
 
 
 def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
@@ -38,7 +41,7 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
                 f"{contract_status})",
             last_error=milestone.last_error))
     contracts = session.execute(
-        sa.select(Contract).where(Contract.status == "cancelling",
+        sa.select(Contract).where(Contract.status == "cancelling", FIXED_PRICE,
                                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff)
         .order_by(Contract.cancelling_at, Contract.id)).scalars().all()
     for contract in contracts:
@@ -65,7 +68,7 @@ def count_stuck(runtime) -> dict[tuple[str, ...], float]:
             .group_by(Milestone.status)).all()
         cancelling = session.scalar(
             sa.select(sa.func.count()).select_from(Contract)
-            .where(Contract.status == "cancelling",
+            .where(Contract.status == "cancelling", FIXED_PRICE,
                    sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
     for status, count in milestones:
         counts[(status,)] = float(count)
