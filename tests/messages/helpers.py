@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from shared.consumer import Outcome
-from shared.events import Envelope
+from shared.events import OWNERS, Envelope
 from shared.tables import OutboxRow, TimerRow
 from shared.timers import TimerLoop
 from tests.support import new_id
@@ -34,7 +34,7 @@ class Messages:
         self.client = harness.client
 
     def event(self, type_: str, data: dict, correlation_id: str | None = None) -> Envelope:
-        return Envelope.new(type_, data, producer="test", correlation_id=correlation_id or new_id())
+        return Envelope.new(type_, data, producer=OWNERS[type_], correlation_id=correlation_id or new_id())
 
     def handle(self, type_: str, data: dict):
         """Hand the event to the consumer and insist it was handled."""
