@@ -108,16 +108,21 @@ def nginx(output: Path | None) -> None:
 @click.command()
 @click.option("--hold-wait", default=30.0, show_default=True,
               help="Seconds to wait for the payout hold to end (start the marketplace with a short PAYOUT_HOLD).")
-def demo(hold_wait: float) -> None:
+@click.option("--hourly", is_flag=True,
+              help="Play one hourly week instead (start the marketplace with a short BILLING_PERIOD).")
+def demo(hold_wait: float, hourly: bool) -> None:
     """Play one complete story against MARKETPLACE_URL and print each step."""
-    from marketplace import demo as story
+    from marketplace import demo as story, demo_hourly
     from shared import tracing
 
     found = settings()
     click.echo(f"Marketplace at {found.marketplace_url}")
     # With OTEL_EXPORTER_OTLP_ENDPOINT set, the whole story is one trace: every request carries it.
     with tracing.tracer(tracing.provider_for("demo")).start_as_current_span("demo story") as span:
-        story.run(found.marketplace_url, hold_wait)
+        if hourly:
+            demo_hourly.run(found.marketplace_url, max(hold_wait, 60.0))
+        else:
+            story.run(found.marketplace_url, hold_wait)
     if span.get_span_context().is_valid:
         click.echo(f"trace: {span.get_span_context().trace_id:032x}")
     tracing.shutdown()

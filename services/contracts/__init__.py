@@ -8,6 +8,7 @@ from services.contracts import records  # noqa: F401 - its tables belong to the 
 from services.contracts import timeline  # noqa: F401 - keeps the history of every change of status
 from services.contracts.api import contracts
 from services.contracts.api_disputes import protection
+from services.contracts.api_hourly import blueprint as hourly_api
 from services.contracts.handlers import HANDLERS, TIMERS
 from services.contracts.models import Base
 from services.contracts.settings import ContractsSettings
@@ -18,7 +19,7 @@ from shared.service import Service
 
 SERVICE = Service(
     name="contracts", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
-    blueprints=(contracts, protection), handlers=HANDLERS, timers=TIMERS,
+    blueprints=(contracts, protection, hourly_api), handlers=HANDLERS, timers=TIMERS,
     settings=ContractsSettings,
     gauges=(ServiceGauge("sagas_stuck", "Saga steps past their deadline, still unanswered, by state",
                          ("state",), count_stuck),),

@@ -6,6 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.contracts.timesheets import limit_at, pending_limit
 from shared.db import UTCDateTime, utcnow
 
 
@@ -35,12 +36,35 @@ class Contract(Base):
     # When it began cancelling, and how often its settlement was looked at again past the deadline.
     cancelling_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resends: Mapped[int] = mapped_column(default=0)
+    # Hourly contracts (hourly_models.py): the rate, the weekly limits by the period they start from
+    # ([{"from": iso, "hours": n}], oldest first), why it is paused, and what was invoiced so far.
+    type: Mapped[str] = mapped_column(sa.String(10), default="fixed")
+    hourly_rate: Mapped[int | None] = mapped_column(sa.BigInteger)
+    weekly_limits: Mapped[list | None] = mapped_column(sa.JSON)
+    pause_reasons: Mapped[list | None] = mapped_column(sa.JSON)
+    invoiced_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     milestones: Mapped[list["Milestone"]] = relationship(back_populates="contract", lazy="selectin",
                                                          order_by="Milestone.position", cascade="all, delete-orphan")
 
     @property
     def total_amount(self) -> int:
+        if self.type == "hourly":
+            return self.invoiced_amount
         return sum(milestone.amount for milestone in self.milestones)
+
+    @property
+    def weekly_limit_hours(self) -> int | None:
+        return limit_at(self.weekly_limits, utcnow())
+
+    @property
+    def next_weekly_limit_hours(self) -> int | None:
+        change = pending_limit(self.weekly_limits, utcnow())
+        return change["hours"] if change else None
+
+    @property
+    def next_weekly_limit_from(self) -> datetime | None:
+        change = pending_limit(self.weekly_limits, utcnow())
+        return datetime.fromisoformat(change["from"]) if change else None
 
     def is_party(self, user_id: str) -> bool:
         return user_id in (self.client_id, self.freelancer_id)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from services.contracts import refunds
+from services.contracts.hourly_models import unsettled
 from services.contracts.models import Contract, Milestone
 from services.contracts.states import (CLAIMED, CONTRACT, ENDED, HOLDING, IN_FLIGHT, MILESTONE, OPEN, REFUNDABLE,
                                        SETTLED, WORKED)
@@ -46,6 +47,8 @@ def _timer_payload(contract: Contract, **extra) -> dict:
 
 
 def _require_active(contract: Contract) -> None:
+    if contract.type == "hourly":
+        raise Conflict("An hourly contract has no milestones; it is billed by its time entries.")
     if contract.status != "active":
         raise Conflict(f"The contract is {contract.status}; milestones move only while it is active.")
 
@@ -77,7 +80,8 @@ def create_contract(uow, hire: dict) -> Contract | None:
     """Hiring 1: the contract in pending_funding, fee rates copied from config, the first milestone funding.
 
     A hire of (or by) an account suspended by now is refused: the contract ends at once
-    (`party_suspended`) without funding anything, and jobs declines the proposal."""
+    (`party_suspended`) without funding anything, and jobs declines the proposal. An hourly hire
+    holds no money up front: it is offered at once (billing.py bills it by the period)."""
     if uow.session.get(Contract, hire["contract_id"]) is not None:
         return None  # the same hire delivered twice makes one contract
     now = utcnow()
@@ -85,7 +89,10 @@ def create_contract(uow, hire: dict) -> Contract | None:
         id=hire["contract_id"], job_id=hire["job_id"], proposal_id=hire["proposal_id"], client_id=hire["client_id"],
         freelancer_id=hire["freelancer_id"], title=hire["title"][:200], currency="USD", status="pending_funding",
         client_fee_bps=uow.settings.client_fee_bps, freelancer_fee_bps=uow.settings.freelancer_fee_bps,
-        released_amount=0, created_at=now, milestones=[])
+        released_amount=0, created_at=now, milestones=[], type=hire.get("type", "fixed"))
+    if contract.type == "hourly":
+        contract.hourly_rate, contract.pause_reasons, contract.invoiced_amount = hire["hourly_rate"], [], 0
+        contract.weekly_limits = [{"from": None, "hours": hire["weekly_limit_hours"]}]
     for position, item in enumerate(hire["milestones"]):
         contract.milestones.append(Milestone(
             id=item["milestone_id"], position=position, title=item["title"][:200], amount=item["amount"],
@@ -94,9 +101,14 @@ def create_contract(uow, hire: dict) -> Contract | None:
     uow.session.flush()
     _emit(uow, contract, "contracts.contract.created", {
         **contract.parties, "client_fee_bps": contract.client_fee_bps,
-        "freelancer_fee_bps": contract.freelancer_fee_bps, "total_amount": contract.total_amount})
+        "freelancer_fee_bps": contract.freelancer_fee_bps, "total_amount": contract.total_amount,
+        "type": contract.type, "hourly_rate": contract.hourly_rate,
+        "weekly_limit_hours": hire.get("weekly_limit_hours")})
     if suspended(uow.session, contract.client_id) or suspended(uow.session, contract.freelancer_id):
         begin_cancellation(uow, contract, "party_suspended")
+        return contract
+    if contract.type == "hourly":
+        offer(uow, contract)
         return contract
     request_funding(uow, contract, contract.milestones[0])
     return contract
@@ -135,7 +147,7 @@ def cancel(uow, contract: Contract, user_id: str, note: str | None) -> None:
     if contract.status in ENDED:
         raise Conflict(f"The contract is already {contract.status}.")
     by_client = user_id == contract.client_id
-    if contract.status == "active":
+    if contract.status in ("active", "paused"):
         reason = "ended_by_client" if by_client else "ended_by_freelancer"
     elif by_client:
         reason = "withdrawn"
@@ -343,6 +355,8 @@ def begin_cancellation(uow, contract: Contract, reason: str, note: str | None = 
     CONTRACT.apply(contract, "cancelling")
     contract.end_reason, contract.end_note = reason, note
     contract.cancelling_at, contract.resends = utcnow(), 0
+    if contract.type == "hourly":
+        contract.pause_reasons = []  # non-empty exactly while paused; its periods are still invoiced
     uow.schedule(RESEND_CANCELLATION, contract.id, contract.cancelling_at + resend_delay(uow.settings, 0),
                  _timer_payload(contract))
     uow.cancel_timer(OFFER_EXPIRY, contract.id)
@@ -394,8 +408,9 @@ def record_refund(uow, contract: Contract, milestone: Milestone) -> None:
 
 
 def settle(uow, contract: Contract) -> None:
-    """Refund 3: once nothing is in flight, a cancelling contract is cancelled (never completed)."""
-    if contract.status == "cancelling" and not _in_flight(contract):
+    """Refund 3: once nothing is in flight, a cancelling contract is cancelled (never completed); an hourly
+    one once every period with entries is invoiced and every invoice released or resolved."""
+    if contract.status == "cancelling" and not _in_flight(contract) and not unsettled(uow.session, contract):
         _end(uow, contract, "cancelled")
 
 

@@ -71,6 +71,12 @@ class ContractOut(OutSchema):
     ended_at = Timestamp(allow_none=True)
     end_reason = fields.String(allow_none=True, validate=validate.OneOf(END_REASONS))
     end_note = fields.String(allow_none=True)
+    type = fields.String(validate=validate.OneOf(("fixed", "hourly")))
+    hourly_rate = Money(allow_none=True)
+    weekly_limit_hours = fields.Integer(allow_none=True)
+    next_weekly_limit_hours = fields.Integer(allow_none=True)
+    next_weekly_limit_from = Timestamp(allow_none=True)
+    pause_reasons = fields.List(fields.String(), allow_none=True)
 
 
 ContractPage = page_of(ContractOut)

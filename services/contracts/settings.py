@@ -24,6 +24,11 @@ class ContractsSettings(ServiceSettings):
     # long, and so on up to `saga_resend_max` between re-sends.
     saga_resend_after: timedelta = timedelta(minutes=1)
     saga_resend_max: timedelta = timedelta(hours=1)
+    # Hourly contracts: the calendar-anchored period, the edit window after it, the review window
+    # after its charge (see timesheets.py).
+    billing_period: timedelta = timedelta(days=7)
+    timesheet_edit_window: timedelta = timedelta(hours=12)
+    invoice_review_window: timedelta = timedelta(hours=108)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
@@ -37,9 +42,17 @@ class ContractsSettings(ServiceSettings):
             mediation_accept_window=env_duration(env, "MEDIATION_ACCEPT_WINDOW", "2d"),
             saga_resend_after=env_duration(env, "SAGA_RESEND_AFTER", "1m"),
             saga_resend_max=env_duration(env, "SAGA_RESEND_MAX", "1h"),
+            billing_period=env_duration(env, "BILLING_PERIOD", "7d"),
+            timesheet_edit_window=env_duration(env, "TIMESHEET_EDIT_WINDOW", "12h"),
+            invoice_review_window=env_duration(env, "INVOICE_REVIEW_WINDOW", "108h"),
         )
 
     def __post_init__(self):
         if self.saga_resend_max < self.saga_resend_after:
             raise ConfigError(f"SAGA_RESEND_MAX: {self.saga_resend_max} is shorter than SAGA_RESEND_AFTER "
                               f"({self.saga_resend_after})")
+        if self.billing_period.total_seconds() != int(self.billing_period.total_seconds()):
+            raise ConfigError(f"BILLING_PERIOD: {self.billing_period} is not a whole number of seconds")
+        if self.timesheet_edit_window >= self.billing_period:
+            raise ConfigError(f"TIMESHEET_EDIT_WINDOW: {self.timesheet_edit_window} is not shorter than "
+                              f"BILLING_PERIOD ({self.billing_period})")

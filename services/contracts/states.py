@@ -6,7 +6,8 @@ from shared.states import StateMachine
 CONTRACT = StateMachine("The contract", {
     "pending_funding": {"offered", "cancelling", "cancelled"},  # cancelled at once when the first funding fails
     "offered": {"active", "cancelling"},
-    "active": {"completed", "cancelling"},
+    "active": {"completed", "cancelling", "paused"},
+    "paused": {"active", "cancelling"},  # hourly only: the client's reasons or a failed charge
     "cancelling": {"cancelled"},
 }, end=("cancelled", "completed"))
 
@@ -42,7 +43,17 @@ DISPUTE = StateMachine("The dispute", {
     "arbitration": {"resolved"},
 }, end=("resolved",))
 
+INVOICE = StateMachine("The invoice", {
+    "pending_payment": {"in_review", "payment_failed"},
+    "payment_failed": {"in_review"},
+    "in_review": {"releasing", "disputed"},
+    "releasing": {"released"},
+    "disputed": {"resolving"},
+    "resolving": {"resolved"},
+}, end=("released", "resolved"))
+
 CONTRACT_STATES = CONTRACT.states
+INVOICE_STATES = INVOICE.states
 MILESTONE_STATES = MILESTONE.states
 # A contract that can still be cancelled is open; from `cancelling` on it has ended.
 OPEN = tuple(state for state in CONTRACT.states if CONTRACT.can(state, "cancelling"))

@@ -20,6 +20,9 @@ STATES = (*IN_FLIGHT, "cancelling")
 # A cancelling contract that waits for a claim (a refund request or a dispute) waits on the claim's own
 # deadline, days long by design: it is not stuck.
 UNCLAIMED = ~sa.exists().where(Milestone.contract_id == Contract.id, Milestone.status.in_(CLAIMED))
+# An hourly contract that is cancelling waits for its last periods' invoices (days, by design), not for
+# an answer from payments: it is not stuck.
+FIXED_PRICE = Contract.type != "hourly"
 
 
 def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
@@ -41,7 +44,7 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
                 f"{contract_status})",
             last_error=milestone.last_error))
     contracts = session.execute(
-        sa.select(Contract).where(Contract.status == "cancelling", UNCLAIMED,
+        sa.select(Contract).where(Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE,
                                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff)
         .order_by(Contract.cancelling_at, Contract.id)).scalars().all()
     for contract in contracts:
@@ -68,7 +71,7 @@ def count_stuck(runtime) -> dict[tuple[str, ...], float]:
             .group_by(Milestone.status)).all()
         cancelling = session.scalar(
             sa.select(sa.func.count()).select_from(Contract)
-            .where(Contract.status == "cancelling", UNCLAIMED,
+            .where(Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE,
                    sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
     for status, count in milestones:
         counts[(status,)] = float(count)

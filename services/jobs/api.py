@@ -111,5 +111,5 @@ def withdraw(job_id, proposal_id):
 def hire(body, job_id, proposal_id, uow):
     """Start the hiring saga: the proposal is `offer_pending` until the contract settles."""
     proposal = hiring.hire(uow, client_id=current_user().id, job_id=str(job_id), proposal_id=str(proposal_id),
-                           milestones=body["milestones"])
+                           milestones=body["milestones"], weekly_limit_hours=body["weekly_limit_hours"])
     return proposal, 202, {"Location": f"/contracts/{proposal.contract_id}"}

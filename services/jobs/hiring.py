@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from services.jobs import postings, proposals
 from services.jobs.models import Job, Proposal
 from services.jobs.states import JOB, LIVE, PROPOSAL
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, Forbidden, Unprocessable
 from shared.ids import new_id
 from shared.suspensions import listed as suspended
 
@@ -20,11 +20,13 @@ DEFAULT_MILESTONE = "Complete the project"
 ENDED_WHILE_ACTIVE = ("ended_by_client", "ended_by_freelancer")
 
 
-def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list[dict] | None) -> Proposal:
+def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list[dict] | None,
+         weekly_limit_hours: int | None = None) -> Proposal:
     """Put the proposal in `offer_pending` and ask contracts for the contract (saga step 1)."""
     job = postings.locked(uow, job_id)
     if job.client_id != client_id:
         raise Forbidden("Only the job's client can hire for it.")
+    _terms_errors(job.budget_type, milestones, weekly_limit_hours)
     proposal = proposals.locked(uow, job, proposal_id)
     if suspended(uow.session, proposal.freelancer_id):
         raise Conflict("The freelancer's account is suspended; they cannot be hired.")
@@ -34,14 +36,30 @@ def hire(uow, *, client_id: str, job_id: str, proposal_id: str, milestones: list
         raise Conflict("Another proposal of this job has an offer pending; wait until it is settled.")
     PROPOSAL.apply(proposal, "offer_pending")
     proposal.contract_id = new_id()
-    plan = milestones or [{"title": DEFAULT_MILESTONE, "amount": proposal.amount}]
+    hourly = job.budget_type == "hourly"
+    plan = [] if hourly else milestones or [{"title": DEFAULT_MILESTONE, "amount": proposal.amount}]
     uow.emit("jobs.hire.requested", {
         "contract_id": proposal.contract_id, "job_id": job.id, "proposal_id": proposal.id, "client_id": job.client_id,
-        "freelancer_id": proposal.freelancer_id, "title": job.title,
+        "freelancer_id": proposal.freelancer_id, "title": job.title, "type": job.budget_type,
+        "hourly_rate": proposal.rate if hourly else None, "weekly_limit_hours": weekly_limit_hours,
         "milestones": [{"milestone_id": new_id(), "title": m["title"], "amount": m["amount"],
                         "due_date": m.get("due_date")} for m in plan],
     }, correlation_id=proposal.contract_id)
     return proposal
+
+
+def _terms_errors(budget_type: str, milestones: list[dict] | None, weekly_limit_hours: int | None) -> None:
+    """An hourly hire names its weekly limit and no milestones; a fixed one the reverse (422 naming the field)."""
+    errors = {}
+    if budget_type == "hourly":
+        if weekly_limit_hours is None:
+            errors["weekly_limit_hours"] = ["Required to hire on an hourly job."]
+        if milestones is not None:
+            errors["milestones"] = ["Not allowed on an hourly job."]
+    elif weekly_limit_hours is not None:
+        errors["weekly_limit_hours"] = ["Not allowed on a fixed-price job."]
+    if errors:
+        raise Unprocessable(f"Invalid fields: {', '.join(sorted(errors))}", errors)
 
 
 def offer_made(uow, *, contract_id: str, proposal_id: str) -> None:

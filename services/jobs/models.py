@@ -74,7 +74,8 @@ class Proposal(Base):
     job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"))
     freelancer_id: Mapped[str] = mapped_column(sa.String(36), index=True)
     cover_letter: Mapped[str] = mapped_column(sa.Text)
-    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    amount: Mapped[int | None] = mapped_column(sa.BigInteger)  # fixed-price jobs
+    rate: Mapped[int | None] = mapped_column(sa.BigInteger)  # hourly jobs: cents an hour
     estimated_days: Mapped[int | None]
     status: Mapped[str] = mapped_column(sa.String(20), default="submitted")
     contract_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)

@@ -7,14 +7,15 @@ from services.jobs import postings
 from services.jobs.models import Job, Proposal
 from services.jobs.states import LIVE, PROPOSAL
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.ids import new_id
 
 
-def submit(uow, *, freelancer_id: str, job_id: str, cover_letter: str, amount: int,
-           estimated_days: int | None) -> Proposal:
+def submit(uow, *, freelancer_id: str, job_id: str, cover_letter: str, amount: int | None,
+           estimated_days: int | None, rate: int | None = None) -> Proposal:
     session = uow.session
     job = postings.locked(uow, job_id)
+    price_errors(job.budget_type, amount=amount, rate=rate)
     if job.client_id == freelancer_id:
         raise Forbidden("You cannot send a proposal on your own job.")
     postings.ensure_active(session, freelancer_id)
@@ -25,15 +26,28 @@ def submit(uow, *, freelancer_id: str, job_id: str, cover_letter: str, amount: i
         raise Conflict("You already have a live proposal on this job; withdraw it before sending another.")
     now = utcnow()
     proposal = Proposal(id=new_id(), job_id=job.id, freelancer_id=freelancer_id, cover_letter=cover_letter,
-                        amount=amount, estimated_days=estimated_days, status="submitted", created_at=now,
+                        amount=amount, rate=rate, estimated_days=estimated_days, status="submitted", created_at=now,
                         updated_at=now)
     session.add(proposal)
     job.proposals_count += 1
     session.flush()
     uow.emit("jobs.proposal.submitted", {"proposal_id": proposal.id, "job_id": job.id,
-                                         "freelancer_id": freelancer_id, "amount": amount,
+                                         "freelancer_id": freelancer_id, "amount": amount, "rate": rate,
                                          "client_id": job.client_id, "job_title": job.title})
     return proposal
+
+
+def price_errors(budget_type: str, *, amount: int | None, rate: int | None) -> None:
+    """An hourly job is priced by `rate` alone, a fixed one by `amount` alone (422 naming the field)."""
+    wanted, refused = ("rate", "amount") if budget_type == "hourly" else ("amount", "rate")
+    given = {"amount": amount, "rate": rate}
+    errors = {}
+    if given[wanted] is None:
+        errors[wanted] = [f"Required on a {budget_type} job."]
+    if given[refused] is not None:
+        errors[refused] = [f"Not allowed on a {budget_type} job."]
+    if errors:
+        raise Unprocessable(f"Invalid fields: {', '.join(sorted(errors))}", errors)
 
 
 def listing(session, *, user_id: str, job_id: str, status: str | None = None):

@@ -12,6 +12,8 @@ from shared.http.schemas import Currency, Day, Id, InSchema, Integer, Money, Out
 BUDGET_TYPES = ("fixed", "hourly")
 MAX_AMOUNT = 1_000_000_000
 MIN_AMOUNT = 500
+MIN_RATE, MAX_RATE = 100, 1_000_000
+MAX_WEEKLY_LIMIT_HOURS = 80
 
 
 def Text(**kwargs) -> String:
@@ -78,7 +80,17 @@ class JobSearchArgs(PageArgs):
 
 class ProposalIn(InSchema):
     cover_letter = Text(required=True, validate=validate.Length(min=1, max=5000))
-    amount = Money(minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, required=True)
+    amount = Money(minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, allow_none=True, load_default=None,
+                   metadata={"description": "fixed-price jobs (required there); null on an hourly job"})
+    rate = Money(minimum=MIN_RATE, maximum=MAX_RATE, allow_none=True, load_default=None,
+                 metadata={"description": "hourly jobs (required there): cents an hour"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _priced(self, data, **_):
+        """A proposal names its price before anyone looks the job up (which of the two: proposals.py)."""
+        if data["amount"] is None and data["rate"] is None:
+            raise ValidationError({"amount": ["Required on a fixed-price job."],
+                                   "rate": ["Required on an hourly job."]})
     estimated_days = Integer(minimum=1, maximum=3650, allow_none=True, load_default=None)
 
 
@@ -99,8 +111,10 @@ class MilestoneIn(InSchema):
 
 class HireIn(InSchema):
     milestones = fields.List(fields.Nested(MilestoneIn), validate=validate.Length(min=1, max=20), load_default=None,
-                             metadata={"description": 'default: one milestone "Complete the project" '
-                                                      "for the proposal's amount"})
+                             metadata={"description": 'fixed-price: default one milestone "Complete the project" '
+                                                      "for the proposal's amount; refused on an hourly job"})
+    weekly_limit_hours = Integer(minimum=1, maximum=MAX_WEEKLY_LIMIT_HOURS, allow_none=True, load_default=None,
+                                 metadata={"description": "hourly jobs (required there): hours billable a week"})
 
 
 class JobOut(OutSchema):
@@ -123,7 +137,8 @@ class ProposalOut(OutSchema):
     job_id = fields.String()
     freelancer_id = fields.String()
     cover_letter = fields.String()
-    amount = Money()
+    amount = Money(allow_none=True)
+    rate = Money(allow_none=True)
     currency = Currency()
     estimated_days = fields.Integer(allow_none=True)
     status = fields.String()

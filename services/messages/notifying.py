@@ -93,13 +93,13 @@ KINDS: tuple[Kind, ...] = (
          lambda d: f"/payments/payouts/{d['payout_id']}"),
     Kind("reviews.reviews.published", "review.published", _reviewees, "A review about you was published.",
          lambda d: f"/reviews?contract_id={d['contract_id']}"),
-    # Not yet on the bus: `payments.invoice.charge_failed` (hourly contracts) makes `invoice.charge_failed`
-    # for the client, resource /contracts/{contract_id}/invoices/{invoice_id}: one line here once it is.
+    Kind("payments.invoice.charge_failed", "invoice.charge_failed", _party("client"),
+         "A weekly invoice could not be charged: {reason}. Add funds; it is tried again.",
+         lambda d: f"/contracts/{d['contract_id']}/invoices/{d['invoice_id']}"),
 )
 MESSAGE_RECEIVED = "message.received"
-KIND_NAMES: tuple[str, ...] = tuple(dict.fromkeys([MESSAGE_RECEIVED, *(k.kind for k in KINDS),
-                                                   "invoice.charge_failed"]))
-"""Every kind a webhook may ask for (`invoice.charge_failed` is made once hourly contracts emit its event)."""
+KIND_NAMES: tuple[str, ...] = tuple(dict.fromkeys([MESSAGE_RECEIVED, *(k.kind for k in KINDS)]))
+"""Every kind a webhook may ask for."""
 BY_EVENT: dict[str, tuple[Kind, ...]] = {}
 for _kind in KINDS:
     BY_EVENT[_kind.event] = (*BY_EVENT.get(_kind.event, ()), _kind)

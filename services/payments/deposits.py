@@ -31,6 +31,9 @@ def record(uow, *, deposit_id: str, user_id: str, amount: int, card_number: str,
         ledger.post(uow, f"deposit:{deposit_id}", "deposit", deposit_id, [
             Transfer(ledger.WORLD_CARDS, ledger.available(user_id), amount, "deposit"),
         ])
+        # The client's unpaid hourly invoices are charged again on it (invoices.collect).
+        uow.emit("payments.deposit.succeeded", {"deposit_id": deposit_id, "user_id": user_id, "amount": amount},
+                 correlation_id=deposit_id)
     return deposit
 
 

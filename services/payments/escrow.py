@@ -18,7 +18,7 @@ import logging
 
 import sqlalchemy as sa
 
-from services.payments import ledger
+from services.payments import invoices, ledger
 from services.payments.ledger import InsufficientFunds, Transfer
 from services.payments.models import ContractParties, Escrow, insert_missing
 from services.payments.states import ESCROW
@@ -161,5 +161,6 @@ def of_contract(session, contract_id: str, user_id: str) -> dict:
                    "client_fee": row.client_fee, "freelancer_fee": row.freelancer_fee or 0,
                    "freelancer_amount": row.freelancer_amount or 0, "refund_amount": row.refund_amount or 0,
                    "client_fee_refund": row.client_fee_refund or 0} for row in rows]
-    return {"contract_id": contract_id, "held_amount": sum(m["amount"] for m in milestones if m["status"] == "held"),
-            "milestones": milestones}
+    bills = invoices.of_contract(session, contract_id)
+    return {"contract_id": contract_id, "milestones": milestones, "invoices": bills,
+            "held_amount": sum(item["amount"] for item in milestones + bills if item["status"] == "held")}

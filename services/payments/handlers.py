@@ -2,7 +2,7 @@
 reinstated payees (their held payouts leave)."""
 from __future__ import annotations
 
-from services.payments import bonuses, escrow, payouts, splits
+from services.payments import bonuses, escrow, invoices, payouts, splits
 from shared.consumer import outside_transaction
 
 
@@ -42,6 +42,42 @@ def pay_bonus(event, uow):
                 freelancer_fee_bps=data["freelancer_fee_bps"])
 
 
+def charge_invoice(event, uow):
+    """Charge a closed timesheet's invoice to the client's available money, or keep it unpaid and say so."""
+    data = event.data
+    invoices.request_charge(uow, contract_id=data["contract_id"], invoice_id=data["invoice_id"],
+                            client_id=data["client_id"], freelancer_id=data["freelancer_id"],
+                            period_start=data["period_start"], amount=data["amount"],
+                            client_fee_bps=data["client_fee_bps"])
+
+
+def release_invoice(event, uow):
+    """Pay a reviewed invoice to the freelancer, inside the payout hold."""
+    invoices.release(uow, invoice_id=event.data["invoice_id"], freelancer_fee_bps=event.data["freelancer_fee_bps"])
+
+
+def split_invoice(event, uow):
+    """Share a disputed invoice's money as the admin decided, in one journal entry."""
+    data = event.data
+    invoices.split(uow, invoice_id=data["invoice_id"], freelancer_amount=data["freelancer_amount"],
+                   client_fee_bps=data["client_fee_bps"], freelancer_fee_bps=data["freelancer_fee_bps"])
+
+
+def collect_unpaid_invoices(event, uow):
+    """A client's deposit arrived: their unpaid invoices are charged again, oldest first."""
+    invoices.collect(uow, event.data["user_id"])
+
+
+def retry_charges(timer, uow):
+    """CHARGE_RETRY_AFTER after a failure: the client's unpaid invoices are charged again, oldest first."""
+    invoices.collect(uow, timer.payload["client_id"])
+
+
+def end_invoice_hold(timer, uow):
+    """An invoice's payout hold is over: the freelancer's share becomes available."""
+    invoices.end_hold(uow, timer.key)
+
+
 def ask_the_bank(event, runtime):
     """Before the handler's transaction: the bank's answer for a pending payout (None: nothing to send)."""
     with runtime.db.reading() as session:
@@ -78,9 +114,15 @@ HANDLERS = {
     "contracts.bonus.requested": pay_bonus,
     "payments.payout.requested": send_payout,
     "users.user.reinstated": send_held_payouts,
+    "contracts.invoice.charge_requested": charge_invoice,
+    "contracts.invoice.approved": release_invoice,
+    "contracts.invoice.split_requested": split_invoice,
+    "payments.deposit.succeeded": collect_unpaid_invoices,
 }
 
 TIMERS = {
     escrow.HOLD_END: end_hold,
     bonuses.HOLD_END: end_bonus_hold,
+    invoices.RETRY_CHARGE: retry_charges,
+    invoices.HOLD_END: end_invoice_hold,
 }

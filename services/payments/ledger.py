@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from services.payments.models import Account, Escrow, JournalEntry, Posting, insert_missing
+from services.payments.models import Account, Escrow, InvoiceCharge, JournalEntry, Posting, insert_missing
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.ids import new_id
@@ -33,6 +33,10 @@ def in_payout(user_id: str) -> str:
 
 def escrow(milestone_id: str) -> str:
     return f"escrow:{milestone_id}"
+
+
+def invoice_escrow(invoice_id: str) -> str:
+    return f"escrow:invoice:{invoice_id}"
 
 
 def owner_of(account: str) -> str | None:
@@ -100,10 +104,12 @@ def post(uow, key: str, kind: str, reference: str, transfers: list[Transfer]) ->
 
 
 def balance_of(session, user_id: str) -> dict:
-    """A user's money by account, and what is held in escrow for their milestones as a client."""
+    """A user's money by account, and what is held in escrow for their milestones and invoices as a client."""
     accounts = dict(session.execute(sa.select(Account.name, Account.balance).where(Account.owner_id == user_id)).all())
     in_escrow = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Escrow.amount), 0))
                                .where(Escrow.client_id == user_id, Escrow.status == "held"))
+    in_escrow += session.scalar(sa.select(sa.func.coalesce(sa.func.sum(InvoiceCharge.amount), 0))
+                                .where(InvoiceCharge.client_id == user_id, InvoiceCharge.status == "held"))
     return {"user_id": user_id, "available": accounts.get(available(user_id), 0),
             "pending": accounts.get(pending(user_id), 0), "in_escrow": in_escrow,
             "in_payout": accounts.get(in_payout(user_id), 0)}
@@ -132,6 +138,10 @@ def check(session) -> dict:
         held = accounts.get(escrow(milestone_id), 0)
         if held != (amount if status == "held" else 0):
             escrows.append(milestone_id)
+    for invoice_id, amount, status in session.execute(
+            sa.select(InvoiceCharge.invoice_id, InvoiceCharge.amount, InvoiceCharge.status)):
+        if accounts.get(invoice_escrow(invoice_id), 0) != (amount if status == "held" else 0):
+            escrows.append(invoice_id)
     total = sum(accounts.values())
     return {"balanced": total == 0 and not unbalanced and not mismatched and not escrows,
             "accounts": len(accounts), "total": total, "negative_accounts": negative,

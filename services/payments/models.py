@@ -127,3 +127,32 @@ def insert_missing(uow, model, rows: list[dict]) -> None:
     if rows:
         insert = sqlite.insert if uow.db.is_sqlite else postgresql.insert
         uow.session.execute(insert(model).values(rows).on_conflict_do_nothing())
+
+
+class InvoiceCharge(Base):
+    """An hourly invoice's money: `unpaid` (charge failed, retried), `held` in its escrow, then `released`,
+    `refunded` or `split`, each move a conditional update (invoices.py)."""
+
+    __tablename__ = "invoice_charges"
+    invoice_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    client_id: Mapped[str] = mapped_column(sa.String(36))
+    freelancer_id: Mapped[str] = mapped_column(sa.String(36))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    client_fee: Mapped[int] = mapped_column(sa.BigInteger)
+    client_fee_bps: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(20))
+    last_error: Mapped[str | None] = mapped_column(sa.String(100))
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    freelancer_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    freelancer_fee: Mapped[int | None] = mapped_column(sa.BigInteger)
+    refund_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    client_fee_refund: Mapped[int | None] = mapped_column(sa.BigInteger)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Retries: a client's unpaid charges are tried oldest first.
+    __table_args__ = (sa.Index("ix_invoice_charges_client_status", "client_id", "status", "period_start"),)

@@ -91,11 +91,18 @@ class EscrowMilestoneOut(OutSchema):
     client_fee_refund = Money()
 
 
+class EscrowInvoiceOut(OutSchema):
+    invoice_id = Id()
+    amount = Money()
+    status = fields.String(validate=validate.OneOf(("unpaid", "held", "released", "refunded", "split")))
+
+
 class EscrowOut(OutSchema):
     contract_id = Id()
     currency = Currency()
     held_amount = Money()
     milestones = fields.List(fields.Nested(EscrowMilestoneOut))
+    invoices = fields.List(fields.Nested(EscrowInvoiceOut))
 
 
 class LedgerCheckOut(OutSchema):

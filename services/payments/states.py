@@ -11,5 +11,11 @@ PAYOUT = StateMachine("payout", {
     "pending": {"paid", "failed"},
 }, end=("paid", "failed"))
 
+# An hourly invoice's money: unpaid while the client is short, then held, then settled once.
+INVOICE_CHARGE = StateMachine("invoice charge", {
+    "unpaid": {"held"},
+    "held": {"released", "refunded", "split"},
+}, end=("released", "refunded", "split"))
+
 ESCROW_STATES = ESCROW.states
 PAYOUT_STATES = PAYOUT.states

@@ -1,7 +1,7 @@
 """Events produced by the contracts service."""
 from marshmallow import fields, validate
 
-from shared.events.fields import Bps, EventSchema, Id, Money, String, Timestamp
+from shared.events.fields import Bps, EventSchema, Id, Integer, Money, String, Timestamp
 
 END_REASONS = ("funding_failed", "declined", "withdrawn", "expired",
                "ended_by_client", "ended_by_freelancer", "party_suspended")
@@ -19,6 +19,9 @@ class ContractCreated(Parties):
     client_fee_bps = Bps()
     freelancer_fee_bps = Bps()
     total_amount = Money(required=True)
+    type = String(load_default="fixed", validate=validate.OneOf(["fixed", "hourly"]))
+    hourly_rate = Money(allow_none=True, load_default=None)
+    weekly_limit_hours = Integer(minimum=1, maximum=80, allow_none=True, load_default=None)
 
 
 class ContractOffered(Parties):
@@ -126,6 +129,52 @@ class DisputeChanged(EventSchema):
     refund_amount = Money(allow_none=True, load_default=None)
 
 
+PAUSE_REASONS = ("client", "payment_failed")
+
+
+class ContractPaused(EventSchema):
+    contract_id = Id(required=True)
+    pause_reasons = fields.List(String(validate=validate.OneOf(PAUSE_REASONS)), required=True)
+
+
+class ContractResumed(ContractPaused):
+    pass
+
+
+class InvoiceChargeRequested(EventSchema):
+    contract_id = Id(required=True)
+    invoice_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    period_start = Timestamp(required=True)
+    period_end = Timestamp(required=True)
+    billable_minutes = Integer(required=True, minimum=1)
+    hourly_rate = Money(required=True)
+    amount = Money(required=True)
+    client_fee_bps = Bps()
+
+
+class InvoiceApproved(EventSchema):
+    contract_id = Id(required=True)
+    invoice_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    amount = Money(required=True)
+    freelancer_fee_bps = Bps()
+
+
+class InvoiceSplitRequested(EventSchema):
+    contract_id = Id(required=True)
+    invoice_id = Id(required=True)
+    client_id = Id(required=True)
+    freelancer_id = Id(required=True)
+    amount = Money(required=True)
+    freelancer_amount = Money(required=True)
+    refund_amount = Money(required=True)
+    client_fee_bps = Bps()
+    freelancer_fee_bps = Bps()
+
+
 EVENTS = {
     "contracts.contract.created": ContractCreated,
     "contracts.contract.offered": ContractOffered,
@@ -144,4 +193,9 @@ EVENTS = {
     "contracts.dispute.escalated": DisputeChanged,
     "contracts.dispute.proposed": DisputeChanged,
     "contracts.dispute.resolved": DisputeChanged,
+    "contracts.contract.paused": ContractPaused,
+    "contracts.contract.resumed": ContractResumed,
+    "contracts.invoice.charge_requested": InvoiceChargeRequested,
+    "contracts.invoice.approved": InvoiceApproved,
+    "contracts.invoice.split_requested": InvoiceSplitRequested,
 }

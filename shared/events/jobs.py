@@ -1,7 +1,7 @@
 """Events produced by the jobs service."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.events.fields import Day, EventSchema, Id, Money, String
+from shared.events.fields import Day, EventSchema, Id, Integer, Money, String
 
 
 class JobPosted(EventSchema):
@@ -17,10 +17,11 @@ class ProposalSubmitted(EventSchema):
     proposal_id = Id(required=True)
     job_id = Id(required=True)
     freelancer_id = Id(required=True)
-    amount = Money(required=True)
+    amount = Money(allow_none=True, required=True)
+    rate = Money(allow_none=True, load_default=None)  # hourly jobs: cents an hour (amount is then null)
     # Added later (for messages' rooms): jobs always sends them; an event sent before has neither.
     client_id = Id(allow_none=True, load_default=None)
-    job_title = fields.String(allow_none=True, load_default=None)
+    job_title = String(allow_none=True, load_default=None)
 
 
 class HiredMilestone(EventSchema):
@@ -37,7 +38,19 @@ class HireRequested(EventSchema):
     client_id = Id(required=True)
     freelancer_id = Id(required=True)
     title = String(required=True)
-    milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(min=1, max=20))
+    # Hourly: no milestones, a rate and a weekly limit instead (an older hire is fixed-price).
+    type = String(load_default="fixed", validate=validate.OneOf(["fixed", "hourly"]))
+    hourly_rate = Money(allow_none=True, load_default=None)
+    weekly_limit_hours = Integer(minimum=1, maximum=80, allow_none=True, load_default=None)
+    milestones = fields.List(fields.Nested(HiredMilestone), required=True, validate=validate.Length(max=20))
+
+    @validates_schema
+    def _terms(self, data, **_):
+        if data.get("type", "fixed") == "hourly":
+            if data.get("hourly_rate") is None or data.get("weekly_limit_hours") is None or data.get("milestones"):
+                raise ValidationError("An hourly hire has a rate, a weekly limit and no milestones.")
+        elif not data.get("milestones"):
+            raise ValidationError({"milestones": ["A fixed-price hire has at least one milestone."]})
 
 
 EVENTS = {

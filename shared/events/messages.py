@@ -1,7 +1,7 @@
 """Events produced by the messages service (never a message's body)."""
 from marshmallow import fields
 
-from shared.events.fields import EventSchema, Id
+from shared.events.fields import EventSchema, Id, String
 
 
 class RoomOpened(EventSchema):
@@ -14,7 +14,7 @@ class RoomOpened(EventSchema):
 
 class RoomMadeReadOnly(EventSchema):
     room_id = Id(required=True)
-    reason = fields.String(required=True)
+    reason = String(required=True)
 
 
 class MessagePosted(EventSchema):
@@ -33,7 +33,7 @@ class WebhookDeliveryFailed(EventSchema):
     delivery_id = Id(required=True)
     user_id = Id(required=True)
     notification_id = Id(required=True)
-    kind = fields.String(required=True)
+    kind = String(required=True)
     attempts = fields.Integer(required=True, strict=True)
 
 

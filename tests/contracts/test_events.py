@@ -12,10 +12,13 @@ from tests.support import new_id
 PARTIES = {"contract_id": new_id(), "job_id": new_id(), "proposal_id": new_id(), "client_id": new_id(),
            "freelancer_id": new_id()}
 MONEY = {"contract_id": PARTIES["contract_id"], "milestone_id": new_id()}
+BILL = {"contract_id": PARTIES["contract_id"], "invoice_id": new_id(), "client_id": PARTIES["client_id"],
+        "freelancer_id": PARTIES["freelancer_id"]}
 AT = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
 SAMPLES = {
-    "contracts.contract.created": {**PARTIES, "client_fee_bps": 500, "freelancer_fee_bps": 1000, "total_amount": 35_000},
+    "contracts.contract.created": {**PARTIES, "client_fee_bps": 500, "freelancer_fee_bps": 1000, "total_amount": 35_000,
+                                   "type": "hourly", "hourly_rate": 6_000, "weekly_limit_hours": 10},
     "contracts.contract.offered": {**PARTIES, "offer_expires_at": AT},
     "contracts.contract.activated": PARTIES,
     "contracts.contract.cancelled": {**PARTIES, "end_reason": "withdrawn", "end_note": "Changed my mind",
@@ -47,6 +50,13 @@ SAMPLES = {
                                      "refund_amount": 4_000 if status == "resolved" else None}
        for what, status in (("opened", "open"), ("escalated", "mediation"), ("proposed", "mediation"),
                             ("resolved", "resolved"))},
+    "contracts.contract.paused": {"contract_id": PARTIES["contract_id"], "pause_reasons": ["client", "payment_failed"]},
+    "contracts.contract.resumed": {"contract_id": PARTIES["contract_id"], "pause_reasons": []},
+    "contracts.invoice.charge_requested": {**BILL, "period_start": AT, "period_end": AT, "billable_minutes": 120,
+                                           "hourly_rate": 6_000, "amount": 12_000, "client_fee_bps": 500},
+    "contracts.invoice.approved": {**BILL, "amount": 12_000, "freelancer_fee_bps": 1000},
+    "contracts.invoice.split_requested": {**BILL, "amount": 12_000, "freelancer_amount": 5_000, "refund_amount": 7_000,
+                                          "client_fee_bps": 500, "freelancer_fee_bps": 1000},
 }
 
 

@@ -33,7 +33,8 @@ class TestHireRequested:
         assert deal.emitted("contracts.contract.created") == [{
             "contract_id": deal.id, "job_id": deal.hire["job_id"], "proposal_id": deal.hire["proposal_id"],
             "client_id": deal.client, "freelancer_id": deal.freelancer, "client_fee_bps": 700,
-            "freelancer_fee_bps": 1200, "total_amount": 35_000}]
+            "freelancer_fee_bps": 1200, "total_amount": 35_000, "type": "fixed", "hourly_rate": None,
+            "weekly_limit_hours": None}]
         assert deal.emitted("contracts.milestone.funding_requested") == [{
             "contract_id": deal.id, "milestone_id": deal.milestone_id(0), "client_id": deal.client,
             "freelancer_id": deal.freelancer, "amount": 10_000, "client_fee_bps": 700}]

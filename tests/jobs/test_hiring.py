@@ -34,7 +34,8 @@ class TestHire:
         [milestone] = event["data"].pop("milestones")
         assert event["data"] == {"contract_id": hired["contract_id"], "job_id": job["id"],
                                  "proposal_id": proposal["id"],
-                                 "client_id": owner.id, "freelancer_id": freelancer.id, "title": job["title"]}
+                                 "client_id": owner.id, "freelancer_id": freelancer.id, "title": job["title"],
+                                 "type": "fixed", "hourly_rate": None, "weekly_limit_hours": None}
         assert milestone == {**milestone, "title": "Complete the project", "amount": 42_000, "due_date": None}
 
     def test_the_client_plans_the_milestones(self, jobs, owner, job, proposal):

@@ -29,7 +29,7 @@ class TestSendProposal:
 
         [event] = jobs.emitted("jobs.proposal.submitted")
         assert event["data"] == {"proposal_id": proposal["id"], "job_id": job["id"], "freelancer_id": freelancer.id,
-                                 "amount": 45_000, "client_id": job["client_id"], "job_title": job["title"]}
+                                 "amount": 45_000, "rate": None, "client_id": job["client_id"], "job_title": job["title"]}
 
     def test_a_client_cannot_propose(self, jobs, job):
         response = jobs.http.post(f"/jobs/{job['id']}/proposals", json={"cover_letter": "Me!", "amount": 500},

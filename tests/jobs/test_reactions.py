@@ -236,6 +236,7 @@ class TestHireOnTheWire:
         [milestone] = envelope["data"].pop("milestones")
         assert envelope["data"] == {"contract_id": saga.contract_id, "job_id": saga.job["id"],
                                     "proposal_id": saga.chosen["id"], "client_id": saga.owner.id,
-                                    "freelancer_id": saga.chosen_freelancer.id, "title": saga.job["title"]}
+                                    "freelancer_id": saga.chosen_freelancer.id, "title": saga.job["title"],
+                                    "type": "fixed", "hourly_rate": None, "weekly_limit_hours": None}
         assert (milestone["title"], milestone["amount"]) == ("Complete the project", 45_000)
         assert milestone["due_date"] is None

@@ -57,7 +57,9 @@ def sample_value(name: str, field_: fields.Field) -> Any:
     if isinstance(field_, fields.Boolean):
         return True
     if isinstance(field_, fields.Integer):
-        return 1234
+        ranges = [v for v in field_.validators if isinstance(v, validate.Range)]
+        return 1234 if all((r.min is None or r.min <= 1234) and (r.max is None or 1234 <= r.max)
+                           for r in ranges) else max(r.min for r in ranges if r.min is not None)
     if isinstance(field_, fields.String):
         return f"sample {name}"
     raise AssertionError(f"no sample value for field {name!r} ({type(field_).__name__}); teach sample_value about it")

@@ -2,7 +2,7 @@
 (its migrations matching its models: tests/platform/test_migrations.py)."""
 from __future__ import annotations
 
-from services.payments import SERVICE, bonuses, escrow
+from services.payments import SERVICE, bonuses, escrow, invoices
 
 PATHS = ["/payments/deposits", "/payments/balance", "/payments/transactions", "/payments/payouts",
          "/payments/payouts/{payout_id}", "/payments/escrow/{contract_id}", "/payments/ledger/check"]
@@ -19,5 +19,7 @@ class TestService:
         assert set(SERVICE.handlers) == {"contracts.milestone.funding_requested", "contracts.milestone.approved",
                                          "contracts.milestone.refund_requested", "contracts.milestone.split_requested",
                                          "contracts.bonus.requested", "payments.payout.requested",
-                                         "users.user.suspended", "users.user.reinstated"}
-        assert set(SERVICE.timers) == {escrow.HOLD_END, bonuses.HOLD_END}
+                                         "users.user.suspended", "users.user.reinstated",
+                                         "contracts.invoice.charge_requested", "contracts.invoice.approved",
+                                         "contracts.invoice.split_requested", "payments.deposit.succeeded"}
+        assert set(SERVICE.timers) == {escrow.HOLD_END, bonuses.HOLD_END, invoices.RETRY_CHARGE, invoices.HOLD_END}

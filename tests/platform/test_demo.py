@@ -78,3 +78,25 @@ class TestTheWholeStory:
             assert stop(process) == 0
             for database in names.values():
                 drop_database(pg_server_url, database)
+
+
+HOURLY_TIMERS = {"BILLING_PERIOD": "6s", "TIMESHEET_EDIT_WINDOW": "2s", "INVOICE_REVIEW_WINDOW": "2s",
+                 "PAYOUT_HOLD": "2s", "LOG_LEVEL": "WARNING"}
+HOURLY_STEPS = ("register", "deposit", "post", "propose", "hire", "accept", "log", "timesheet", "invoice",
+                "escrow", "release", "balance", "done")
+
+
+class TestTheHourlyWeek:
+    def test_on_the_embedded_default_with_a_compressed_week(self, tmp_path):
+        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
+        env.update(HOURLY_TIMERS, VAR_DIR=str(tmp_path / "var"))
+        process = start(["dev"], tmp_path, env)
+        try:
+            told = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--hourly"], cwd=tmp_path,
+                                  env=env, capture_output=True, text=True, timeout=240)
+            assert told.returncode == 0, told.stdout + told.stderr
+            for step in HOURLY_STEPS:
+                assert f"] {step}:" in told.stdout, f"step {step!r} missing:\n{told.stdout}"
+            assert "135 min logged, 120 billable (limit 120), $120.00" in told.stdout, told.stdout
+        finally:
+            assert stop(process) == 0

@@ -157,7 +157,7 @@ class TestSendProposal:
         assert (proposal.status, job.proposals_count) == ("submitted", 1)
         assert uow.event("jobs.proposal.submitted") == {"proposal_id": proposal.id, "job_id": job.id,
                                                         "freelancer_id": proposal.freelancer_id, "amount": 42_000,
-                                                        "client_id": job.client_id, "job_title": job.title}
+                                                        "rate": None, "client_id": job.client_id, "job_title": job.title}
 
     def test_no_proposal_on_ones_own_job(self, uow):
         job = post(uow)

@@ -5,7 +5,7 @@ request's REFUND_RESPONSE_WINDOW), contracts.dispute.resolve_unanswered (DISPUTE
 contracts.dispute.escalate_unanswered (MEDIATION_ACCEPT_WINDOW).
 
 Revision ID: contracts_0005
-Revises: contracts_0003
+Revises: contracts_0004
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 from shared.db import UTCDateTime
 
 revision = "contracts_0005"
-down_revision = "contracts_0003"
+down_revision = "contracts_0004"
 branch_labels = None
 depends_on = ("kit_0001",)  # the timers table is the kit's
 

@@ -4,7 +4,7 @@ Settled escrows get their shares from what they were: a release all to the freel
 and its client fee back. Its timer kind payments.bonus.end_hold is new, so none is set yet.
 
 Revision ID: payments_0004
-Revises: payments_0002
+Revises: payments_0003
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from shared.db import UTCDateTime
 
 revision = "payments_0004"
-down_revision = "payments_0002"
+down_revision = "payments_0003"
 branch_labels = None
 depends_on = ("kit_0001",)  # the timers table is the kit's
 
