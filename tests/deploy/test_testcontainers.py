@@ -26,7 +26,9 @@ from tests.deploy.helpers import ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 SCRIPT = ROOT / "deploy" / "local-engine.sh"
-SUBSET = ("tests/kit", "tests/payments")
+# The migration tests make vhosts of their own with the host's rabbitmqctl, beside the local broker:
+# on a container's broker they have no such tool, so this session leaves them out.
+SUBSET = ("tests/kit", "tests/payments", "--ignore=tests/kit/test_amqp_migration.py")
 UNSET = ("AMQP_URL", "DATABASE_URL", "PYTEST_ADDOPTS")
 
 

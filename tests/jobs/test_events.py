@@ -23,7 +23,7 @@ SAMPLES = {
 
 HOURLY = {
     "jobs.proposal.submitted": {"proposal_id": new_id(), "job_id": new_id(), "freelancer_id": new_id(),
-                                "amount": None, "rate": 6_000},
+                                "amount": None, "rate": 6_000, "client_id": new_id(), "job_title": "Keep servers patched"},
     "jobs.hire.requested": {"contract_id": new_id(), "job_id": new_id(), "proposal_id": new_id(),
                             "client_id": new_id(), "freelancer_id": new_id(), "title": "Keep servers patched",
                             "type": "hourly", "hourly_rate": 6_000, "weekly_limit_hours": 10, "milestones": []},
