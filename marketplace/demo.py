@@ -82,18 +82,30 @@ def timeline(client: Client, contract) -> list[str]:
     return lines
 
 
-def run(base: str, hold_wait: float) -> None:
+def stepper() -> Callable[[str], None]:
+    """`step(text)`: one line of the story, stamped with the seconds since it began."""
     started = time.monotonic()
 
     def step(text: str) -> None:
         click.echo(f"[{time.monotonic() - started:6.2f}s] {text}")
 
+    return step
+
+
+def open_accounts(base: str, step: Callable[[str], None], deposit: int) -> tuple[Client, Client]:
+    """Every story begins so: a client and a freelancer sign up, and the client deposits `deposit` cents."""
     client, freelancer = Client(base, "Client"), Client(base, "Freelancer")
     step(f"register: client {client.sign_up(['client'])['id']}")
     step(f"register: freelancer {freelancer.sign_up(['freelancer'])['id']}")
-    deposit = client.call("POST", "/payments/deposits", (201,), json={"amount": 200000, "card_number": "4242424242424242"},
-                          headers={"Idempotency-Key": new_id()})
-    step(f"deposit: {dollars(deposit['amount'])} by card, {deposit['status']}")
+    made = client.call("POST", "/payments/deposits", (201,), json={"amount": deposit, "card_number": "4242424242424242"},
+                       headers={"Idempotency-Key": new_id()})
+    step(f"deposit: {dollars(made['amount'])} by card, {made['status']}")
+    return client, freelancer
+
+
+def run(base: str, hold_wait: float) -> None:
+    step = stepper()
+    client, freelancer = open_accounts(base, step, 200000)
     job = client.call("POST", "/jobs", (201,), json={
         "title": "Build a landing page", "description": "A fast, accessible landing page for our product.",
         "skills": ["html", "css"], "budget_type": "fixed", "budget_amount": 100000})

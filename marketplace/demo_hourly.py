@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import click
 
-from marketplace.demo import Client, DemoFailed, dollars, wait_for
+from marketplace.demo import DemoFailed, dollars, open_accounts, stepper, wait_for
 from shared.ids import new_id
 
 RATE, LIMIT_HOURS = 6_000, 2
@@ -18,17 +17,8 @@ LOGGED = ((60, "Patched the web servers"), (45, "Rotated the certificates"), (30
 
 
 def run(base: str, week_wait: float) -> None:
-    started = time.monotonic()
-
-    def step(text: str) -> None:
-        click.echo(f"[{time.monotonic() - started:6.2f}s] {text}")
-
-    client, freelancer = Client(base, "Client"), Client(base, "Freelancer")
-    step(f"register: client {client.sign_up(['client'])['id']}")
-    step(f"register: freelancer {freelancer.sign_up(['freelancer'])['id']}")
-    deposit = client.call("POST", "/payments/deposits", (201,), json={"amount": 50_000, "card_number": "4242424242424242"},
-                          headers={"Idempotency-Key": new_id()})
-    step(f"deposit: {dollars(deposit['amount'])} by card, {deposit['status']}")
+    step = stepper()
+    client, freelancer = open_accounts(base, step, 50_000)
     job = client.call("POST", "/jobs", (201,), json={
         "title": "Keep our servers patched", "description": "A few hours of upkeep every week.",
         "skills": ["linux"], "budget_type": "hourly", "hourly_rate_max": 10_000})

@@ -78,10 +78,8 @@ class RefundRequested(EventSchema):
     amount = Money(required=True)
 
 
-class SplitRequested(EventSchema):
-    """A claim (or a discounted approval) settled: payments empties the milestone's escrow in one step."""
-    contract_id = Id(required=True)
-    milestone_id = Id(required=True)
+class _Shares(EventSchema):
+    """Held money shared in one step: `freelancer_amount` to the freelancer, `refund_amount` back."""
     client_id = Id(required=True)
     freelancer_id = Id(required=True)
     amount = Money(required=True)
@@ -89,6 +87,12 @@ class SplitRequested(EventSchema):
     refund_amount = Money(required=True)
     client_fee_bps = Bps()
     freelancer_fee_bps = Bps()
+
+
+class SplitRequested(_Shares):
+    """A claim (or a discounted approval) settled: payments empties the milestone's escrow in one step."""
+    contract_id = Id(required=True)
+    milestone_id = Id(required=True)
 
 
 class BonusRequested(EventSchema):
@@ -163,16 +167,10 @@ class InvoiceApproved(EventSchema):
     freelancer_fee_bps = Bps()
 
 
-class InvoiceSplitRequested(EventSchema):
+class InvoiceSplitRequested(_Shares):
+    """A disputed invoice settled by an admin: payments shares its escrow in one step."""
     contract_id = Id(required=True)
     invoice_id = Id(required=True)
-    client_id = Id(required=True)
-    freelancer_id = Id(required=True)
-    amount = Money(required=True)
-    freelancer_amount = Money(required=True)
-    refund_amount = Money(required=True)
-    client_fee_bps = Bps()
-    freelancer_fee_bps = Bps()
 
 
 EVENTS = {
