@@ -47,7 +47,7 @@ def run(base: str, week_wait: float) -> None:
 
     def invoice_in(*states: str):
         def probe():
-            found = client.call("GET", f"{path}/invoices", (200,))
+            found = client.call("GET", f"{path}/invoices", (200,))["items"]
             return found[0] if found and found[0]["status"] in states else None
         return probe
 

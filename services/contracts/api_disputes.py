@@ -8,13 +8,15 @@ from flask_smorest import Blueprint
 from services.contracts import bonuses, disputes, edits, refunds
 from services.contracts.api import MILESTONE, _as_party, _milestone, _visible
 from services.contracts.models import Contract, Milestone
-from services.contracts.records import Dispute
+from services.contracts.records import Bonus, Dispute, RefundRequest
 from services.contracts.schemas import MilestoneOut
-from services.contracts.schemas_disputes import (AnswerIn, BonusIn, BonusOut, DisputeIn, DisputeOut, DisputeQueueArgs,
-                                                 MilestonePatchIn, RefundRequestIn, RefundRequestOut, SplitIn,
-                                                 StatementIn, VoluntaryRefundIn)
+from services.contracts.schemas_disputes import (AnswerIn, BonusIn, BonusOut, BonusPage, DisputeIn, DisputeOut,
+                                                 DisputePage, DisputeQueueArgs, MilestonePatchIn, RefundRequestIn,
+                                                 RefundRequestOut, RefundRequestPage, SplitIn, StatementIn,
+                                                 VoluntaryRefundIn)
 from shared.errors import Forbidden, NotFound
-from shared.http import current_user, idempotent, require, unit_of_work
+from shared.http import current_user, idempotent, paginate, require, unit_of_work
+from shared.http.schemas import PageArgs
 
 protection = Blueprint("protection", __name__, url_prefix="/contracts",
                        description="Fixed-price protection: milestone edits, refunds, disputes, bonuses")
@@ -90,12 +92,14 @@ def open_refund_request(body, contract_id, milestone_id, uow):
 
 @protection.get(f"{MILESTONE}/refund-requests")
 @require()
-@protection.response(200, RefundRequestOut(many=True))
-def list_refund_requests(contract_id, milestone_id):
+@protection.arguments(PageArgs, location="query")
+@protection.response(200, RefundRequestPage)
+def list_refund_requests(args, contract_id, milestone_id):
     """A milestone's refund requests, newest first."""
     with unit_of_work() as uow:
         _, milestone = _seen_milestone(uow, contract_id, milestone_id)
-        return refunds.listed(uow.session, milestone)
+        return paginate(uow.session, refunds.listed(milestone), RefundRequest, limit=args["limit"],
+                        cursor=args["cursor"])
 
 
 @protection.get(REQUEST)
@@ -162,21 +166,24 @@ def refund_voluntarily(body, contract_id, milestone_id):
 @protection.get("/disputes")
 @require()
 @protection.arguments(DisputeQueueArgs, location="query")
-@protection.response(200, DisputeOut(many=True))
+@protection.response(200, DisputePage)
 def dispute_queue(args):
     """The admins' queue: disputes by status (unresolved by default), oldest first."""
     _require_admin()
     with unit_of_work(readonly=True) as uow:
-        return disputes.queue(uow.session, args.get("status"), args["limit"])
+        return paginate(uow.session, disputes.queue(args.get("status")), Dispute, limit=args["limit"],
+                        cursor=args["cursor"], oldest_first=True)
 
 
 @protection.get(DISPUTES)
 @require()
-@protection.response(200, DisputeOut(many=True))
-def list_disputes(contract_id):
+@protection.arguments(PageArgs, location="query")
+@protection.response(200, DisputePage)
+def list_disputes(args, contract_id):
     """A contract's disputes, newest first."""
     with unit_of_work() as uow:
-        return disputes.listed(uow.session, _visible(uow, contract_id, lock=False))
+        return paginate(uow.session, disputes.listed(_visible(uow, contract_id, lock=False)), Dispute,
+                        limit=args["limit"], cursor=args["cursor"])
 
 
 @protection.get(DISPUTE)
@@ -281,11 +288,13 @@ def pay_bonus(body, contract_id, uow):
 
 @protection.get(BONUSES)
 @require()
-@protection.response(200, BonusOut(many=True))
-def list_bonuses(contract_id):
+@protection.arguments(PageArgs, location="query")
+@protection.response(200, BonusPage)
+def list_bonuses(args, contract_id):
     """A contract's bonuses, newest first."""
     with unit_of_work() as uow:
-        return bonuses.listed(uow.session, _visible(uow, contract_id, lock=False))
+        return paginate(uow.session, bonuses.listed(_visible(uow, contract_id, lock=False)), Bonus,
+                        limit=args["limit"], cursor=args["cursor"])
 
 
 @protection.get(f"{BONUSES}/<uuid:bonus_id>")

@@ -5,11 +5,14 @@ from flask_smorest import Blueprint
 
 from services.contracts import billing, hourly
 from services.contracts.api import _as_party, _visible
-from services.contracts.hourly_schemas import (DisputeIn, InvoiceOut, LimitIn, PeriodArgs, ResolveIn,
-                                               TimeEntryIn, TimeEntryOut, TimeEntryPatchIn, TimesheetOut)
+from services.contracts.hourly_models import Invoice
+from services.contracts.hourly_schemas import (DisputeIn, InvoiceOut, InvoicePage, LimitIn, PeriodArgs, ResolveIn,
+                                               TimeEntryIn, TimeEntryOut, TimeEntryPage, TimeEntryPatchIn, TimesheetOut,
+                                               TimesheetPage)
 from services.contracts.schemas import ContractOut
 from shared.errors import Forbidden
-from shared.http import current_user, idempotent, require, unit_of_work
+from shared.http import current_user, idempotent, one_page, paginate, require, unit_of_work
+from shared.http.schemas import PageArgs
 
 blueprint = Blueprint("hourly", __name__, url_prefix="/contracts",
                    description="Hourly contracts: time entries, weekly timesheets, invoices and their disputes")
@@ -68,13 +71,13 @@ def add_entry(body, contract_id, uow):
 @blueprint.get(f"{CONTRACT}/time-entries")
 @require()
 @blueprint.arguments(PeriodArgs, location="query")
-@blueprint.response(200, TimeEntryOut(many=True))
+@blueprint.response(200, TimeEntryPage)
 def list_entries(args, contract_id):
     """A period's entries in billing order (the current period by default), each with its billable minutes."""
     with unit_of_work() as uow:
         contract = _readable(uow, contract_id)
         start = hourly.parse_period(uow, args["period_start"])
-        return hourly.with_billable(contract, hourly.entries_of(uow.session, contract.id, start), start)
+        return one_page(hourly.with_billable(contract, hourly.entries_of(uow.session, contract.id, start), start))
 
 
 @blueprint.patch(ENTRY)
@@ -102,11 +105,11 @@ def delete_entry(contract_id, entry_id):
 
 @blueprint.get(f"{CONTRACT}/timesheets")
 @require()
-@blueprint.response(200, TimesheetOut(many=True))
+@blueprint.response(200, TimesheetPage)
 def list_timesheets(contract_id):
     """The periods with entries, newest first."""
     with unit_of_work() as uow:
-        return hourly.timesheets(uow, _readable(uow, contract_id))
+        return one_page(hourly.timesheets(uow, _readable(uow, contract_id)))
 
 
 @blueprint.get(f"{CONTRACT}/timesheets/<period_start>")
@@ -121,11 +124,13 @@ def get_timesheet(contract_id, period_start):
 
 @blueprint.get(f"{CONTRACT}/invoices")
 @require()
-@blueprint.response(200, InvoiceOut(many=True))
-def list_invoices(contract_id):
+@blueprint.arguments(PageArgs, location="query")
+@blueprint.response(200, InvoicePage)
+def list_invoices(args, contract_id):
     """The contract's invoices, newest first."""
     with unit_of_work() as uow:
-        return billing.invoices(uow.session, _readable(uow, contract_id))
+        return paginate(uow.session, billing.invoices(_readable(uow, contract_id)), Invoice, limit=args["limit"],
+                        cursor=args["cursor"])
 
 
 @blueprint.get(INVOICE)

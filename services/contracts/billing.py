@@ -179,9 +179,9 @@ def invoice_of(uow, contract: Contract, invoice_id: str) -> Invoice:
     return found
 
 
-def invoices(session, contract: Contract) -> list[Invoice]:
-    return list(session.scalars(sa.select(Invoice).where(Invoice.contract_id == contract.id)
-                                .order_by(Invoice.period_start.desc())))
+def invoices(contract: Contract) -> sa.Select:
+    """A contract's invoices, one a period, each made at its period's close (the API pages them newest first)."""
+    return sa.select(Invoice).where(Invoice.contract_id == contract.id)
 
 
 # What the saga reacts to

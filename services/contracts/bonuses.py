@@ -41,9 +41,9 @@ def of_contract(session, contract: Contract, bonus_id: str) -> Bonus:
     return bonus
 
 
-def listed(session, contract: Contract) -> list[Bonus]:
-    return list(session.scalars(sa.select(Bonus).where(Bonus.contract_id == contract.id)
-                                .order_by(Bonus.created_at.desc(), Bonus.id.desc())))
+def listed(contract: Contract) -> sa.Select:
+    """A contract's bonuses (the API pages them newest first)."""
+    return sa.select(Bonus).where(Bonus.contract_id == contract.id)
 
 
 def _pending(uow, bonus_id: str) -> Bonus | None:

@@ -53,16 +53,14 @@ def of_contract(uow, contract: Contract, dispute_id: str) -> Dispute:
     return dispute
 
 
-def listed(session, contract: Contract) -> list[Dispute]:
-    return list(session.scalars(sa.select(Dispute).where(Dispute.contract_id == contract.id)
-                                .order_by(Dispute.created_at.desc(), Dispute.id.desc())))
+def listed(contract: Contract) -> sa.Select:
+    """A contract's disputes (the API pages them newest first)."""
+    return sa.select(Dispute).where(Dispute.contract_id == contract.id)
 
 
-def queue(session, status: str | None, limit: int) -> list[Dispute]:
-    """The admins' queue: disputes in `status` (unresolved by default), oldest first."""
-    wanted = Dispute.status == status if status else Dispute.status.in_(UNRESOLVED)
-    return list(session.scalars(sa.select(Dispute).where(wanted).order_by(Dispute.created_at, Dispute.id)
-                                .limit(limit)))
+def queue(status: str | None) -> sa.Select:
+    """The admins' queue: disputes in `status`, unresolved by default (the API pages it oldest first)."""
+    return sa.select(Dispute).where(Dispute.status == status if status else Dispute.status.in_(UNRESOLVED))
 
 
 def party_of(contract: Contract, user_id: str) -> str:

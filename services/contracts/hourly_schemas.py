@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from services.contracts.states import INVOICE_STATES
-from shared.http.schemas import Currency, Day, Id, InSchema, Integer, Money, OutSchema, String, Timestamp
+from shared.http.schemas import Currency, Day, Id, InSchema, Integer, Money, OutSchema, String, Timestamp, page_of
 
 MAX_WEEKLY_LIMIT_HOURS = 80
 
@@ -93,3 +93,8 @@ class InvoiceOut(OutSchema):
     refund_amount = Money(allow_none=True)
     released_at = Timestamp(allow_none=True)
     available_at = Timestamp(allow_none=True)
+
+
+TimeEntryPage = page_of(TimeEntryOut)
+TimesheetPage = page_of(TimesheetOut)
+InvoicePage = page_of(InvoiceOut)

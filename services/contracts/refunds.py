@@ -87,9 +87,9 @@ def of_milestone(uow, milestone: Milestone, request_id: str) -> RefundRequest:
     return request
 
 
-def listed(session, milestone: Milestone) -> list[RefundRequest]:
-    return list(session.scalars(sa.select(RefundRequest).where(RefundRequest.milestone_id == milestone.id)
-                                .order_by(RefundRequest.created_at.desc(), RefundRequest.id.desc())))
+def listed(milestone: Milestone) -> sa.Select:
+    """A milestone's refund requests (the API pages them newest first)."""
+    return sa.select(RefundRequest).where(RefundRequest.milestone_id == milestone.id)
 
 
 def require_answerable(request: RefundRequest, now: datetime | None = None) -> None:

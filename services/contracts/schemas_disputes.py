@@ -5,7 +5,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.contracts.schemas import MAX_MILESTONE_AMOUNT, MIN_MILESTONE_AMOUNT
 from services.contracts.states import DISPUTE
-from shared.http.schemas import Currency, Day, Id, InSchema, Integer, Money, OutSchema, String, Timestamp
+from shared.http.schemas import (Currency, Day, Id, InSchema, Money, OutSchema, PageArgs, String, Timestamp,
+                                 page_of)
 
 REASON = validate.Length(min=1, max=5000)
 RESOLUTIONS = ("no_response", "agreed", "arbitrated", "withdrawn_by_freelancer", "withdrawn_by_client")
@@ -54,9 +55,8 @@ class BonusIn(InSchema):
     note = String(allow_none=True, load_default=None, validate=validate.Length(max=5000))
 
 
-class DisputeQueueArgs(InSchema):
+class DisputeQueueArgs(PageArgs):
     status = String(validate=validate.OneOf(DISPUTE.states))
-    limit = Integer(strict=False, minimum=1, maximum=200, load_default=100)
 
 
 class RefundRequestOut(OutSchema):
@@ -119,3 +119,8 @@ class BonusOut(OutSchema):
     failure_reason = fields.String(allow_none=True)
     available_at = Timestamp(allow_none=True)
     created_at = Timestamp()
+
+
+RefundRequestPage = page_of(RefundRequestOut)
+DisputePage = page_of(DisputeOut)
+BonusPage = page_of(BonusOut)

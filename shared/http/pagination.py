@@ -38,16 +38,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Unprocessable("Invalid fields: cursor", {"cursor": ["Not a cursor from this API."]}) from None
 
 
-def paginate(session, query, model, *, limit: int, cursor: str | None) -> dict:
-    """Run `query` (a select of `model`) one page at a time: `{"items", "next_cursor"}`."""
+def paginate(session, query, model, *, limit: int, cursor: str | None, oldest_first: bool = False) -> dict:
+    """Run `query` (a select of `model`) one page at a time, newest first (or oldest first):
+    `{"items", "next_cursor"}`."""
     if cursor:
         created_at, id_ = decode_cursor(cursor)
-        query = query.where(sa.or_(model.created_at < created_at,
-                                   sa.and_(model.created_at == created_at, model.id < id_)))
-    rows = list(session.scalars(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
+        before = (sa.or_(model.created_at > created_at, sa.and_(model.created_at == created_at, model.id > id_))
+                  if oldest_first else
+                  sa.or_(model.created_at < created_at, sa.and_(model.created_at == created_at, model.id < id_)))
+        query = query.where(before)
+    order = (model.created_at, model.id) if oldest_first else (model.created_at.desc(), model.id.desc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
+
+
+def one_page(items: list) -> dict:
+    """A list whose items are worked out over all of them (a period's entries, billed in order) and that
+    stays short: the whole of it as one page, `{"items", "next_cursor": None}`."""
+    return {"items": items, "next_cursor": None}
 
 
 def paginate_in_order(session, query, position, *, limit: int, cursor: str | None) -> dict:

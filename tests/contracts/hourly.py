@@ -54,7 +54,7 @@ class HourlyDeal(Deal):
     def invoices(self) -> list[dict]:
         response = self.read("invoices")
         assert response.status_code == 200, response.get_json()
-        return response.get_json()
+        return response.get_json()["items"]
 
     def wait_invoice(self, status: str, timeout: float = 15) -> dict:
         return eventually(lambda: next((i for i in self.invoices() if i["status"] == status), None), timeout,

@@ -41,7 +41,7 @@ class TestBonus:
         eventually(lambda: contracts.consumed("payments.bonus.failed") >= 1)
         assert bonus(deal, made["id"])["status"] == "paid"
         listed = contracts.http.get(f"/contracts/{deal.id}/bonuses", headers=contracts.headers(deal.client))
-        assert [b["id"] for b in listed.get_json()] == [made["id"]]
+        assert [b["id"] for b in listed.get_json()["items"]] == [made["id"]]
 
     def test_a_failed_bonus_says_why(self, contracts):
         deal = contracts.active()

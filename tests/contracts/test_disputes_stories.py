@@ -56,7 +56,7 @@ class TestRefundRequests:
         assert on_request(deal, request["id"], "accept", new_id()).status_code == 404
         listed = deal.desk.http.get(f"/contracts/{deal.id}/milestones/{deal.milestone_id(0)}/refund-requests",
                                     headers=deal.desk.headers(deal.freelancer))
-        assert [r["id"] for r in listed.get_json()] == [request["id"]]
+        assert [r["id"] for r in listed.get_json()["items"]] == [request["id"]]
 
     def test_the_same_idempotency_key_opens_one_request(self, contracts):
         deal = submitted(contracts)
@@ -161,9 +161,9 @@ class TestDisputes:
         ids = [disputed(first)["id"], disputed(second)["id"]]
         on_dispute(second, ids[1], "withdraw", second.freelancer)
         headers = contracts.headers(ADMIN, ("admin",))
-        unresolved = [d["id"] for d in contracts.http.get("/contracts/disputes", headers=headers).get_json()]
+        unresolved = [d["id"] for d in contracts.http.get("/contracts/disputes", headers=headers).get_json()["items"]]
         assert ids[0] in unresolved and ids[1] not in unresolved
-        resolved = contracts.http.get("/contracts/disputes?status=resolved", headers=headers).get_json()
+        resolved = contracts.http.get("/contracts/disputes?status=resolved", headers=headers).get_json()["items"]
         assert ids[1] in [d["id"] for d in resolved]
         everyone = contracts.http.get("/contracts/disputes", headers=contracts.headers(first.client)).status_code
         assert everyone == 403
@@ -179,7 +179,7 @@ class TestEndingWithWorkHandedIn:
         [request] = deal.emitted("contracts.refund_request.opened")
         assert request["amount"] == 10_000
         reason = deal.desk.http.get(f"/contracts/{deal.id}/milestones/{deal.milestone_id(0)}/refund-requests",
-                                    headers=deal.desk.headers(deal.freelancer)).get_json()[0]["reason"]
+                                    headers=deal.desk.headers(deal.freelancer)).get_json()["items"][0]["reason"]
         assert reason == "contract_ended"
         made = on_request(deal, request["refund_request_id"], "dispute", deal.freelancer, {"reason": "Done"})
         did = made.get_json()["id"]

@@ -59,12 +59,12 @@ class TestTimeEntries:
         deal = hourly_active(desk, limit=2)
         made = [deal.log(minutes).get_json() for minutes in (60, 45, 30, 20)]
         assert [entry["billable_minutes"] for entry in made] == [60, 45, 15, 0]
-        listed = deal.read("time-entries").get_json()
+        listed = deal.read("time-entries").get_json()["items"]
         assert [(e["minutes"], e["billable_minutes"]) for e in listed] == [(60, 60), (45, 45), (30, 15), (20, 0)]
         sheet = deal.read("timesheets/current").get_json()
         assert (sheet["status"], sheet["limit_minutes"], sheet["total_minutes"], sheet["billable_minutes"],
                 sheet["amount"], sheet["invoice_id"]) == ("open", 120, 155, 120, 12_000, None)
-        assert [s["period_start"] for s in deal.read("timesheets").get_json()] == [made[0]["period_start"]]
+        assert [s["period_start"] for s in deal.read("timesheets").get_json()["items"]] == [made[0]["period_start"]]
 
     def test_edits_and_deletes_rebill_the_period(self, make_any_contracts):
         desk = make_any_contracts(**LONG)
@@ -73,7 +73,7 @@ class TestTimeEntries:
         edited = deal.entry(first["id"], "PATCH", {"minutes": 20, "memo": "Less"})
         assert (edited.status_code, edited.get_json()["memo"]) == (200, "Less")
         assert deal.entry(second["id"], "DELETE").status_code == 204
-        assert [e["minutes"] for e in deal.read("time-entries").get_json()] == [20]
+        assert [e["minutes"] for e in deal.read("time-entries").get_json()["items"]] == [20]
         assert deal.entry(second["id"], "DELETE").status_code == 404
         assert deal.entry(first["id"], "PATCH", {"minutes": 5}, user_id=deal.client).status_code == 403
 
@@ -116,7 +116,7 @@ class TestTimeEntries:
         again = deal.log(30, **{"Idempotency-Key": "entry-1"})
         assert (first.status_code, again.status_code) == (201, 201)
         assert first.get_json()["id"] == again.get_json()["id"]
-        assert len(deal.read("time-entries").get_json()) == 1
+        assert len(deal.read("time-entries").get_json()["items"]) == 1
 
 
 class TestTheEditWindow:

@@ -43,7 +43,7 @@ class HourlyMarket(Market):
         return first["period_start"]
 
     def invoices(self, contract_id: str) -> list[dict]:
-        return self.as_client("GET", f"/contracts/{contract_id}/invoices", expect=200)
+        return self.as_client("GET", f"/contracts/{contract_id}/invoices", expect=200)["items"]
 
     def wait_invoice(self, contract_id: str, status: str, timeout: float = 30) -> dict:
         def reached():

@@ -18,13 +18,13 @@ def story(market) -> None:
 
     # The client ends the contract with the work handed in: a refund request, not a silent refund.
     assert market.as_client("POST", f"/contracts/{contract_id}/cancel", expect=202)["status"] == "cancelling"
-    [request] = market.as_freelancer("GET", f"{milestone}/refund-requests", expect=200)
+    [request] = market.as_freelancer("GET", f"{milestone}/refund-requests", expect=200)["items"]
     assert (request["reason"], request["amount"], request["status"]) == ("contract_ended", 10_000, "pending")
     dispute = market.as_freelancer("POST", f"{milestone}/refund-requests/{request['id']}/dispute",
                                    {"reason": "The page is live"}, expect=201)
     path = f"/contracts/{contract_id}/disputes/{dispute['id']}"
     market.as_client("POST", f"{path}/respond", {"statement": "Half of it is missing"}, expect=200)
-    queue = market._call("GET", "/contracts/disputes", market.admin_id, ("admin",), expect=200)
+    queue = market._call("GET", "/contracts/disputes", market.admin_id, ("admin",), expect=200)["items"]
     assert dispute["id"] in [d["id"] for d in queue]
     market._call("POST", f"{path}/proposal", market.admin_id, ("admin",),
                  {"freelancer_amount": 6_000, "refund_amount": 4_000, "note": "Meet in the middle"}, expect=200)

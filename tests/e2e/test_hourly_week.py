@@ -72,7 +72,7 @@ class TestHourlyWeek:
 
         period_start = market.log_week(contract_id, [60, 45, 30])
         entries = market.as_client("GET", f"/contracts/{contract_id}/time-entries?period_start={period_start}",
-                                   expect=200)
+                                   expect=200)["items"]
         assert [(e["minutes"], e["billable_minutes"]) for e in entries] == [(60, 60), (45, 45), (30, 15)]
 
         reviewed = market.wait_invoice(contract_id, "in_review")

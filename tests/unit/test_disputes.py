@@ -329,7 +329,7 @@ class TestEndingWithWorkHandedIn:
         contract = submitted(uow)
         milestone = contract.milestones[0]
         sagas.cancel(uow, contract, contract.client_id, None)
-        request = refunds.listed(uow.session, milestone)[0]
+        request = uow.session.scalars(refunds.listed(milestone)).one()
         assert request.reason == "contract_ended"
         request.respond_by = utcnow()
         uow.fire(refunds.RESPONSE_DUE, request.id, SERVICE.timers)
