@@ -56,10 +56,34 @@ def rabbitmq_url(container) -> str:
             f"@{container.get_container_host_ip()}:{container.get_exposed_port(container.port)}/{vhost}")
 
 
+# The broker testcontainers started for this session, if it did: its own rabbitmqctl manages it.
+_rabbitmq_container = None
+
+
 def start_rabbitmq(stack):
+    global _rabbitmq_container
     from testcontainers.community.rabbitmq import RabbitMqContainer
 
-    return rabbitmq_url(stack.enter_context(RabbitMqContainer(rabbitmq_image())))
+    _rabbitmq_container = stack.enter_context(RabbitMqContainer(rabbitmq_image()))
+    return rabbitmq_url(_rabbitmq_container)
+
+
+def rabbitmqctl(amqp_url: str):
+    """`ctl(*args) -> (exit code, output)`: rabbitmqctl for the broker at `amqp_url`, run in the container
+    testcontainers started, else beside the local broker; none where neither can reach it."""
+    if _rabbitmq_container is not None:
+        container = _rabbitmq_container
+
+        def in_container(*args: str) -> tuple[int, str]:
+            code, output = container.exec(["rabbitmqctl", "-q", *args])
+            return code, output.decode(errors="replace")
+        return in_container
+    if urlsplit(amqp_url).hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
+        def beside(*args: str) -> tuple[int, str]:
+            done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+            return done.returncode, done.stdout + done.stderr
+        return beside
+    return None
 
 
 def start_postgres(stack):
@@ -79,25 +103,26 @@ def amqp_user(url: str) -> str:
 @contextlib.contextmanager
 def broker_user(amqp_url: str, prefix: str, write: str = ".*"):
     """A broker user of its own on `amqp_url`'s vhost, allowed to publish to exchanges matching `write`
-    (and nothing else); yields its URL and deletes it at the end. Needs rabbitmqctl beside the broker."""
+    (and nothing else); yields its URL and deletes it at the end. Needs rabbitmqctl for the broker."""
     parts = urlsplit(amqp_url)
-    if parts.hostname not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmqctl"):
-        unavailable("rabbitmqctl beside the local RabbitMQ (to add a broker user)")
+    run = rabbitmqctl(amqp_url)
+    if run is None:
+        unavailable("rabbitmqctl for the broker (beside the local RabbitMQ, or in its container) to add a user")
     from kombu import Connection
 
     vhost = Connection(amqp_url).virtual_host or "/"
     name, password = unique(prefix), uuid.uuid4().hex
 
     def ctl(*args: str) -> None:
-        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, f"rabbitmqctl {args[0]}: {done.stdout}{done.stderr}"
+        code, output = run(*args)
+        assert code == 0, f"rabbitmqctl {args[0]}: {output}"
 
     ctl("add_user", name, password)
     try:
         ctl("set_permissions", "-p", vhost, name, "", write, "")
         yield f"amqp://{name}:{password}@{parts.hostname}:{parts.port or 5672}/{quote(vhost, safe='')}"
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True, timeout=60)
+        run("delete_user", name)
 
 
 def shared_queues_as_declared(amqp_url: str) -> None:
