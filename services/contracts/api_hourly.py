@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from services.contracts import billing, hourly
 from services.contracts.api import _as_party, _visible
 from services.contracts.hourly_models import Invoice
-from services.contracts.hourly_schemas import (DisputeIn, InvoiceOut, InvoicePage, LimitIn, PeriodArgs, ResolveIn,
+from services.contracts.hourly_schemas import (InvoiceDisputeIn, InvoiceOut, InvoicePage, LimitIn, PeriodArgs, ResolveIn,
                                                TimeEntryIn, TimeEntryOut, TimeEntryPage, TimeEntryPatchIn, TimesheetOut,
                                                TimesheetPage)
 from services.contracts.schemas import ContractOut
@@ -145,7 +145,7 @@ def get_invoice(contract_id, invoice_id):
 
 @blueprint.post(f"{INVOICE}/dispute")
 @require()
-@blueprint.arguments(DisputeIn)
+@blueprint.arguments(InvoiceDisputeIn)
 @blueprint.response(200, InvoiceOut)
 def dispute(body, contract_id, invoice_id):
     """The client disputes an invoice's hours inside its review window; the money stays held."""

@@ -33,7 +33,7 @@ class PeriodArgs(InSchema):
                           metadata={"description": "`current` (default) or the start of a period that has begun"})
 
 
-class DisputeIn(InSchema):
+class InvoiceDisputeIn(InSchema):
     reason = String(required=True, validate=validate.Length(min=1, max=5000))
 
 

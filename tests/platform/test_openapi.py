@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -25,6 +26,13 @@ class TestOpenApi:
         operational = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/{path:filename}"}
         undocumented = {route for route in routes - documented - operational if not route.startswith("/static")}
         assert not undocumented
+
+    def test_no_two_schemas_share_a_name(self, name, settings):
+        """Each schema is named as it is in the code: apispec renames a second one silently but for a warning."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            spec = create_app(registry.get(name), settings, migrate=True).test_client().get("/openapi.json").get_json()
+        assert not [schema for schema in spec["components"]["schemas"] if re.search(r"\d$", schema)]
 
     def test_docs_load_swagger_ui_from_the_service_itself(self, name, settings):
         """/docs works offline: every script and stylesheet it names is served by the service."""
