@@ -111,6 +111,10 @@ class Database:
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
             hide_parameters=True,
         )
+        # One-statement reads by key (`read`): no transaction of ours and no ping before each.
+        self.statement_engine = self.engine.execution_options(marketplace_readonly=True) if self.is_sqlite else \
+            sa.create_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                             hide_parameters=True, isolation_level="AUTOCOMMIT")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads: the same pool, marked so that `begin` below takes no write lock on SQLite.
         self.read_sessions = sessionmaker(self.engine.execution_options(marketplace_readonly=True),
@@ -170,6 +174,23 @@ class Database:
                     session.execute(sa.text("SET TRANSACTION READ ONLY"))
                 yield session
 
+    def read(self, statement: sa.Executable, params: dict | None = None) -> list[sa.Row]:
+        """The rows of one statement run on its own, the cheapest read there is: one round trip on
+        PostgreSQL (one statement sees one snapshot, so no transaction is opened around it, and the
+        connection is not pinged first: one found dead is dropped and the statement run once more)."""
+        for attempt in (1, 2):
+            try:
+                with self.statement_engine.connect() as connection:
+                    return list(connection.execute(statement, params or {}).all())
+            except sa.exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        return (self.engine,) if self.is_sqlite else (self.engine, self.statement_engine)
+
     def insert_new(self, session: Session, model, **values) -> bool:
         """`INSERT … ON CONFLICT DO NOTHING` in one round trip: whether the row is new."""
         insert = sqlite_insert if self.is_sqlite else postgresql_insert
@@ -186,7 +207,8 @@ class Database:
             conn.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -119,7 +119,8 @@ class Runtime:
         self.tracer_provider = tracer_provider or tracing.provider_for(service.name)
         self.tracer = tracing.tracer(self.tracer_provider)
         if self.tracer_provider is not None:
-            tracing.instrument_engine(self.db.engine, self.tracer)
+            for engine in self.db.engines:
+                tracing.instrument_engine(engine, self.tracer)
         self.metrics = Metrics.for_service(service.name, service.gauges)
         self._gauges_due: dict[str, float] = {}  # when a gauge read at most `every` may be read again
         self.bus = bus or connect_bus(settings)

@@ -5,16 +5,18 @@ from pathlib import Path
 
 from services.jobs.api import jobs, proposals
 from services.jobs.handlers import HANDLERS
-from services.jobs.models import Base
+from services.jobs.models import Base, Job
 from services.jobs.settings import JobsSettings
 from shared.config import Settings
+from shared.http.reads import ReadCache
 from shared.service import Service
 
 SERVICE = Service(
     name="jobs", metadata=Base.metadata, migrations=Path(__file__).parent / "migrations",
     blueprints=(jobs, proposals), handlers=HANDLERS,
-    settings=JobsSettings,
+    settings=JobsSettings, collaborators={"job_cache": lambda settings: ReadCache(settings.job_cache_ttl)},
     title="Job postings, their search, proposals; starts the Hiring saga.",
+    on_start=lambda runtime: runtime.collaborators["job_cache"].follow(runtime.db, Job),
 )
 
 

@@ -7,7 +7,9 @@ from services.jobs import hiring, postings, proposals as rules
 from services.jobs.models import Job, Proposal
 from services.jobs.schemas import (HireIn, JobIn, JobOut, JobPage, JobPatchIn, JobSearchArgs, ProposalIn,
                                    ProposalListArgs, ProposalOut, ProposalPage)
-from shared.http import current_user, idempotent, paginate, require, unit_of_work
+from shared.errors import NotFound
+from shared.http import current_user, idempotent, paginate, require, runtime_of, unit_of_work
+from shared.http.reads import Body
 
 jobs = Blueprint("jobs", __name__, url_prefix="/jobs", description="Job postings and their search")
 proposals = Blueprint("proposals", __name__, url_prefix="/jobs/<uuid:job_id>/proposals",
@@ -37,11 +39,21 @@ def search(args):
 
 
 @jobs.get("/<uuid:job_id>")
-@jobs.response(200, JobOut)
+@jobs.response(200, JobOut, headers={"ETag": {"description": "A strong tag of the body, for `If-None-Match`",
+                                             "schema": {"type": "string"}}})
+@jobs.alt_response(304, description="Not modified: `If-None-Match` names the current tag")
 def get_job(job_id):
-    """One job; anyone may read it."""
-    with unit_of_work() as uow:
-        return postings.get(uow.session, str(job_id))
+    """One job; anyone may read it. A change is seen within `JOB_CACHE_TTL` (1s); revalidate with `If-None-Match`."""
+    runtime, key = runtime_of(), str(job_id)
+    body = runtime.collaborators["job_cache"].get(key, lambda: _public_body(runtime.db, key))
+    if body is None:
+        raise NotFound("No such job.")
+    return body.answer()
+
+
+def _public_body(db, job_id: str) -> Body | None:
+    job = postings.public(db, job_id)
+    return None if job is None else Body.of(job)
 
 
 @jobs.patch("/<uuid:job_id>")

@@ -7,7 +7,8 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from services.jobs import fulltext
 from services.jobs.models import Job, JobSkill, Proposal
 from services.jobs.states import JOB, PROPOSAL
-from shared.db import utcnow
+from shared.db import Database, utcnow
+from shared.events.fields import format_timestamp
 from shared.errors import AccountSuspended, Conflict, Forbidden, NotFound, Unprocessable
 from shared.ids import new_id
 from shared.suspensions import listed
@@ -56,6 +57,27 @@ def get(session, job_id: str) -> Job:
     if job is None:
         raise NotFound("No such job.")
     return job
+
+
+_JOB, _SKILL = Job.__table__.c, JobSkill.__table__.c
+_PUBLIC = (sa.select(_JOB.id, _JOB.client_id, _JOB.title, _JOB.description, _JOB.budget_type, _JOB.budget_amount,
+                     _JOB.hourly_rate_max, _JOB.status, _JOB.proposals_count, _JOB.created_at, _SKILL.skill)
+           .select_from(Job.__table__.outerjoin(JobSkill.__table__, _SKILL.job_id == _JOB.id))
+           .where(_JOB.id == sa.bindparam("job_id"))
+           .order_by(_SKILL.position))
+
+
+def public(db: Database, job_id: str) -> dict | None:
+    """The job as `GET /jobs/{id}` answers it (`JobOut`'s fields): one statement, no ORM; None if none."""
+    rows = db.read(_PUBLIC, {"job_id": job_id})
+    if not rows:
+        return None
+    job = rows[0]
+    return {"id": job.id, "client_id": job.client_id, "title": job.title, "description": job.description,
+            "skills": [row.skill for row in rows if row.skill is not None], "budget_type": job.budget_type,
+            "budget_amount": job.budget_amount, "hourly_rate_max": job.hourly_rate_max, "currency": "USD",
+            "status": job.status, "proposals_count": job.proposals_count,
+            "created_at": format_timestamp(job.created_at)}
 
 
 def locked(uow, job_id: str, *, with_skills: bool = False) -> Job:
