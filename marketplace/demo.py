@@ -78,7 +78,7 @@ def timeline(client: Client, contract) -> list[str]:
         money = ", ".join(f"{name} {dollars(value) if isinstance(value, int) else value}"
                           for name, value in entry["money"].items())
         lines.append(f"  {entry['at'][11:23]}  {what:<11} {entry['from_status'] or '(new)':>17} -> "
-                     f"{entry['to_status']:<15} by {actor['kind']} {actor['id'] or ''}{'  ' + money if money else ''}")
+                     f"{entry['to_status']:<16} by {actor['kind']} {actor['id'] or ''}{'  ' + money if money else ''}")
     return lines
 
 

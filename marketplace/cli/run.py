@@ -110,16 +110,24 @@ def nginx(output: Path | None) -> None:
               help="Seconds to wait for the payout hold to end (start the marketplace with a short PAYOUT_HOLD).")
 @click.option("--hourly", is_flag=True,
               help="Play one hourly week instead (start the marketplace with a short BILLING_PERIOD).")
-def demo(hold_wait: float, hourly: bool) -> None:
+@click.option("--dispute", is_flag=True,
+              help="Play a disputed milestone instead: refund asked, disputed, mediated by an admin and split.")
+@click.option("--admin-email", envvar="ADMIN_EMAIL", help="The mediating admin of --dispute (or ADMIN_EMAIL).")
+@click.option("--admin-password", envvar="ADMIN_PASSWORD", help="Its password (or ADMIN_PASSWORD).")
+def demo(hold_wait: float, hourly: bool, dispute: bool, admin_email: str | None, admin_password: str | None) -> None:
     """Play one complete story against MARKETPLACE_URL and print each step."""
-    from marketplace import demo as story, demo_hourly
+    from marketplace import demo as story, demo_dispute, demo_hourly
     from shared import tracing
 
     found = settings()
     click.echo(f"Marketplace at {found.marketplace_url}")
     # With OTEL_EXPORTER_OTLP_ENDPOINT set, the whole story is one trace: every request carries it.
+    if hourly and dispute:
+        raise click.UsageError("--hourly and --dispute are two stories; choose one")
     with tracing.tracer(tracing.provider_for("demo")).start_as_current_span("demo story") as span:
-        if hourly:
+        if dispute:
+            demo_dispute.run(found.marketplace_url, admin_email, admin_password)
+        elif hourly:
             demo_hourly.run(found.marketplace_url, max(hold_wait, 60.0))
         else:
             story.run(found.marketplace_url, hold_wait)

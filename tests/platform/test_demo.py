@@ -100,3 +100,59 @@ class TestTheHourlyWeek:
             assert "135 min logged, 120 billable (limit 120), $120.00" in told.stdout, told.stdout
         finally:
             assert stop(process) == 0
+
+
+ADMIN = {"ADMIN_EMAIL": "mediator@example.com", "ADMIN_PASSWORD": "mediator-secret-1"}
+DISPUTE_STEPS = ("register", "deposit", "admin", "post", "propose", "hire", "fund", "accept", "submit",
+                 "refund request", "dispute", "respond", "mediate", "agree", "split", "freelancer", "client",
+                 "platform", "balance", "ledger", "done", "timeline")
+
+
+def tell_the_dispute(env: dict, folder) -> str:
+    told = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--dispute"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert told.returncode == 0, told.stdout + told.stderr
+    for step in DISPUTE_STEPS:
+        assert f"] {step}:" in told.stdout, f"step {step!r} missing:\n{told.stdout}"
+    # $1,000 with a 10 % freelancer fee and a 5 % client fee ($50 taken at funding), split $700 / $300:
+    # the freelancer gets 700 − 70, the client 300 and 50 − 35 of its fee, the platform 70 + 35.
+    assert "$700.00 less fee $70.00 = $630.00 pending" in told.stdout, told.stdout
+    assert "$300.00 and $15.00 of its fee back = $315.00" in told.stdout, told.stdout
+    assert "keeps $105.00 in fees" in told.stdout, told.stdout
+    assert "freelancer pending $630.00" in told.stdout and "client available $1,265.00" in told.stdout, told.stdout
+    assert "refund_requested" in told.stdout and "disputed" in told.stdout and "-> split" in told.stdout, told.stdout
+    assert "by event payments.escrow.split" in told.stdout, told.stdout
+    return told.stdout
+
+
+class TestTheDispute:
+    def test_on_the_embedded_default(self, tmp_path):
+        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
+        env.update(ADMIN, LOG_LEVEL="WARNING", VAR_DIR=str(tmp_path / "var"))
+        process = start(["dev"], tmp_path, env)
+        try:
+            tell_the_dispute(env, tmp_path)
+            without = {k: v for k, v in env.items() if k not in ADMIN}
+            refused = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--dispute"], cwd=tmp_path,
+                                     env=without, capture_output=True, text=True, timeout=60)
+            assert refused.returncode != 0 and "ADMIN_EMAIL" in refused.stderr, refused.stdout + refused.stderr
+        finally:
+            assert stop(process) == 0
+
+    @pytest.mark.amqp
+    @pytest.mark.postgres
+    def test_on_the_real_topology(self, tmp_path, amqp_url, pg_server_url):
+        suffix = uuid.uuid4().hex[:8]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MARKETPLACE_SERVICES")}
+        env.update(ADMIN, LOG_LEVEL="WARNING", VAR_DIR=str(tmp_path / "var"), AMQP_URL=amqp_url)
+        names = {name: f"dispute_{name}_{suffix}" for name in SERVICES}
+        for name, database in names.items():
+            ensure_database(normalize_url(pg_server_url), database)
+            env[f"DATABASE_URL_{name.upper()}"] = f"{pg_server_url.rsplit('/', 1)[0]}/{database}"
+        process = start(["stack", "--workers", "1", "--api-workers", "1"], tmp_path, env)
+        try:
+            tell_the_dispute(env, tmp_path)
+        finally:
+            assert stop(process) == 0
+            for database in names.values():
+                drop_database(pg_server_url, database)
