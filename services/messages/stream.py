@@ -33,11 +33,19 @@ def frame(notification) -> str:
 def events(runtime, user_id: str, *, since: int | None, ends_at: float, heartbeat: timedelta,
            clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
     """`retry:` at once, then the replay after `since` (or nothing older than now), then each new one,
-    with a keep-alive comment every `heartbeat`, until `ends_at` (on `clock`)."""
-    yield b"retry: 3000\n\n"
+    with a keep-alive comment every `heartbeat`, until `ends_at` (on `clock`).
+
+    "Now" is read here, before the response's first byte: whatever is made after a client has seen
+    the stream begin is sent to it."""
     if since is None:
         with runtime.db.transaction(readonly=True) as session:
             since = notifying.last_seq(session, user_id)
+    return _frames(runtime, user_id, since, ends_at, heartbeat, clock)
+
+
+def _frames(runtime, user_id: str, since: int, ends_at: float, heartbeat: timedelta,
+            clock: Callable[[], float]) -> Iterator[bytes]:
+    yield b"retry: 3000\n\n"
     beat = clock() + heartbeat.total_seconds()
     while clock() < ends_at:
         with runtime.db.transaction(readonly=True) as session:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
+from services.messages import stream as live
 from tests.messages.helpers import Proposal
 from tests.messages.sse import Stream
 from tests.support import eventually, new_id
@@ -89,6 +90,16 @@ class TestStream:
                 assert frame.notification["seq"] > 1
             finally:
                 stream.close()
+
+    def test_what_is_made_after_the_stream_has_begun_is_sent_however_late_it_is_first_read(self, messages):
+        """"Now" is fixed when the response begins, not when the server first gets to write to it."""
+        client_id = new_id()
+        messages.proposal_submitted(Proposal(client_id=client_id))
+        body = live.events(messages.harness.runtime, client_id, since=None, ends_at=time.monotonic() + 10,
+                           heartbeat=timedelta(seconds=5))
+        messages.proposal_submitted(Proposal(client_id=client_id))
+        assert next(body) == b"retry: 3000\n\n"
+        assert next(body).startswith(b"id: 2\nevent: notification\n")
 
     def test_heartbeats_keep_it_alive_and_it_ends_at_its_maximum_age(self, make_messages, serve):
         messages = make_messages(sse_heartbeat=timedelta(milliseconds=300), sse_max_age=timedelta(seconds=2))
