@@ -33,6 +33,7 @@ class OutboxRelay:
         self._unmarked: list[Envelope] = []
         self._marker: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush of the marks at a time
 
     def publish_now(self, envelopes: list[Envelope]) -> None:
         """Right after commit, from memory: no read of the outbox, no write on the caller's thread once the
@@ -68,16 +69,19 @@ class OutboxRelay:
             self.flush_marks()
 
     def flush_marks(self) -> None:
-        """Mark what was published; a mark lost (to a crash, say) only means the sweep publishes it again."""
-        with self._lock:
-            batch, self._unmarked = self._unmarked, []
-        if not batch:
-            return
-        try:
-            self._mark_sent(batch)
-        except Exception:  # noqa: BLE001 - unmarked means published again by the sweep: a duplicate, not a loss
-            self._release([envelope.id for envelope in batch])
-            log.warning("outbox: could not mark %d event(s) sent", len(batch), exc_info=True)
+        """Mark what was published; a mark lost (to a crash, say) only means the sweep publishes it again.
+        Once it returns, everything published before the call is marked, by it or by a flush that was
+        under way in the marker thread (it waits for that one)."""
+        with self._flushing:
+            with self._lock:
+                batch, self._unmarked = self._unmarked, []
+            if not batch:
+                return
+            try:
+                self._mark_sent(batch)
+            except Exception:  # noqa: BLE001 - unmarked means published again by the sweep: a duplicate, not a loss
+                self._release([envelope.id for envelope in batch])
+                log.warning("outbox: could not mark %d event(s) sent", len(batch), exc_info=True)
 
     def sweep(self) -> int:
         """Publish every due unsent row, a batch at a time; returns how many were handed to the bus."""
