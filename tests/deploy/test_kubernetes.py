@@ -3,6 +3,7 @@
 mode (kubernetes-validate, no network) and has the shape the deployment promises."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -105,29 +106,52 @@ def test_each_service_has_an_api_and_a_worker_with_probes_and_autoscaling(render
     assert "gateway" not in deployments and "gateway" not in services, "the Ingress is the gateway"
 
 
-def test_the_ingress_routes_exactly_the_registry_s_routes_to_each_api_s_service(rendered):
+def test_the_ingresses_route_exactly_the_registry_s_routes_to_each_api_s_service(rendered):
     from marketplace import registry
 
-    [ingress] = by_kind(rendered, "Ingress").values()
-    assert ingress["apiVersion"] == "networking.k8s.io/v1" and ingress["spec"]["ingressClassName"]
-    [rule] = ingress["spec"]["rules"]
+    ingresses = by_kind(rendered, "Ingress")
+    assert set(ingresses) == {"marketplace", "marketplace-uploads"}
     services = by_kind(rendered, "Service")
-    routed = {}
-    for path in rule["http"]["paths"]:
-        assert path["pathType"] == "Prefix", "Prefix matches whole segments: /jobs and /jobs/…, not /jobsx"
-        backend = path["backend"]["service"]
-        assert backend["port"] == {"name": "http"}
-        assert {"name": "http", "port": registry.BY_NAME[backend["name"].removesuffix("-api")].port,
-                "targetPort": "http", "protocol": "TCP"} in services[backend["name"]]["spec"]["ports"]
-        routed[path["path"]] = backend["name"]
+    routed: dict[str, str] = {}
+    for ingress in ingresses.values():
+        assert ingress["apiVersion"] == "networking.k8s.io/v1" and ingress["spec"]["ingressClassName"]
+        [rule] = ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]:
+            assert path["pathType"] == "Prefix", "Prefix matches whole segments: /jobs and /jobs/…, not /jobsx"
+            backend = path["backend"]["service"]
+            assert backend["port"] == {"name": "http"}
+            assert {"name": "http", "port": registry.BY_NAME[backend["name"].removesuffix("-api")].port,
+                    "targetPort": "http", "protocol": "TCP"} in services[backend["name"]]["spec"]["ports"]
+            assert path["path"] not in routed, f"{path['path']} is routed twice"
+            routed[path["path"]] = backend["name"]
     assert routed == {f"/{segment}": f"{service}-api" for segment, service in registry.ROUTES.items()}
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+
+
+def test_only_the_segments_of_upload_paths_take_upload_sized_bodies(rendered):
+    """10 MiB attachments pass the proxy; every other path keeps the 1 MiB limit of the APIs themselves."""
+    from marketplace import registry
+
+    uploads = {"/" + re.match(r"\^/([^/]+)/", path).group(1) for entry in registry.ENTRIES for path in entry.uploads}
+    assert uploads == {"/rooms"}
+    ingresses = by_kind(rendered, "Ingress")
+    limits = {name: ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+              for name, ingress in ingresses.items()}
+    assert limits == {"marketplace": "1m", "marketplace-uploads": registry.UPLOAD_LIMIT}
+    paths = {name: {path["path"] for path in ingress["spec"]["rules"][0]["http"]["paths"]}
+             for name, ingress in ingresses.items()}
+    assert paths["marketplace-uploads"] == uploads
+    main, upload = (ingresses[name]["metadata"]["annotations"] for name in ("marketplace", "marketplace-uploads"))
+    assert {k: v for k, v in main.items() if "body-size" not in k} == \
+        {k: v for k, v in upload.items() if "body-size" not in k}, "the two differ in their body limit only"
 
 
 def test_production_serves_its_host_over_tls():
-    [ingress] = [r for r in kustomize.build(K8S / "overlays" / "production") if r["kind"] == "Ingress"]
-    host = ingress["spec"]["rules"][0]["host"]
-    assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "marketplace-tls"}]
+    ingresses = [r for r in kustomize.build(K8S / "overlays" / "production") if r["kind"] == "Ingress"]
+    assert len(ingresses) == 2
+    for ingress in ingresses:
+        host = ingress["spec"]["rules"][0]["host"]
+        assert host == "marketplace.example.com"
+        assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "marketplace-tls"}]
 
 
 def test_selectors_match_their_pods(rendered):
