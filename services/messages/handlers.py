@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.messages import mail, notifying, rooms, webhooks
 from services.messages.models import KnownContract, KnownReview
-from shared.events import ACCOUNT_SUSPENDED
+from shared.events import ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED
 
 
 def open_room(event, uow) -> None:
@@ -45,6 +45,11 @@ def close_rooms(event, uow) -> None:
     rooms.party_suspended(uow, event.data["user_id"])
 
 
+def reopen_rooms(event, uow) -> None:
+    """A reinstated party's rooms reopen where the other party is in good standing too."""
+    rooms.party_reinstated(uow, event.data["user_id"])
+
+
 def remember_address(event, uow) -> None:
     """Where to e-mail a user: used only to send."""
     mail.remember_address(uow, event.data["user_id"], event.data["email"])
@@ -73,6 +78,7 @@ OWN_STEPS = {
     "reviews.review.submitted": (learn_review,),
     "users.user.registered": (remember_address,),
     ACCOUNT_SUSPENDED: (close_rooms,),
+    ACCOUNT_REINSTATED: (reopen_rooms,),
 }
 
 HANDLERS = {event: _then_notify(*OWN_STEPS.get(event, ())) for event in {*OWN_STEPS, *notifying.BY_EVENT}}

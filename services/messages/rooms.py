@@ -66,6 +66,24 @@ def party_suspended(uow, user_id: str) -> None:
         make_read_only(uow, room, PARTY_SUSPENDED)
 
 
+def party_reinstated(uow, user_id: str) -> None:
+    """A reinstated user's rooms closed for a suspension reopen, unless the other party is still
+    suspended: as they were, `open` once the client has written or hired, else `awaiting_client`."""
+    rooms = uow.session.scalars(uow.for_update(sa.select(Room).where(
+        sa.or_(Room.client_id == user_id, Room.freelancer_id == user_id), Room.status == "read_only",
+        Room.read_only_reason == PARTY_SUSPENDED)))
+    for room in rooms:
+        other = room.freelancer_id if room.client_id == user_id else room.client_id
+        if listed(uow.session, user_id) or listed(uow.session, other):
+            continue
+        client_wrote = uow.session.scalar(sa.select(sa.literal(True)).where(
+            Message.room_id == room.id, Message.sender_id == room.client_id).limit(1))
+        ROOM.apply(room, "open" if room.contract_id or client_wrote else "awaiting_client")
+        room.read_only_reason = None
+        uow.emit("messages.room.reopened", {"room_id": room.id, "status": room.status},
+                 correlation_id=room.correlation_id)
+
+
 def visible(session, room_id: str, user) -> Room:
     """The room for its parties and admins; anyone else is told it does not exist."""
     room = session.get(Room, room_id)

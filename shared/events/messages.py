@@ -17,6 +17,11 @@ class RoomMadeReadOnly(EventSchema):
     reason = String(required=True)
 
 
+class RoomReopened(EventSchema):
+    room_id = Id(required=True)
+    status = String(required=True)
+
+
 class MessagePosted(EventSchema):
     message_id = Id(required=True)
     room_id = Id(required=True)
@@ -40,6 +45,7 @@ class WebhookDeliveryFailed(EventSchema):
 EVENTS = {
     "messages.room.opened": RoomOpened,
     "messages.room.made_read_only": RoomMadeReadOnly,
+    "messages.room.reopened": RoomReopened,
     "messages.message.posted": MessagePosted,
     "messages.webhook.delivery_failed": WebhookDeliveryFailed,
 }

@@ -5,7 +5,7 @@ import pytest
 
 from shared.consumer import Outcome
 from tests.messages.helpers import Proposal
-from tests.support import new_id, suspended
+from tests.support import new_id, reinstated, suspended
 
 
 class TestOpenRoom:
@@ -117,6 +117,57 @@ class TestSuspension:
         messages.proposal_submitted(proposal)
 
         assert messages.room_of(proposal)["status"] == "read_only"
+
+
+class TestReinstatement:
+    def test_the_room_reopens_as_it_was_before_the_suspension(self, any_messages):
+        waiting, written = any_messages.proposal_submitted(), any_messages.proposal_submitted()
+        any_messages.posted(any_messages.room_of(written)["id"], written.client_id, "Tell me more")
+        for proposal in (waiting, written):
+            any_messages.harness.deliver(suspended(proposal.freelancer_id))
+            assert any_messages.room_of(proposal)["status"] == "read_only"
+
+        for proposal in (waiting, written):
+            assert any_messages.harness.deliver(reinstated(proposal.freelancer_id)).outcome is Outcome.HANDLED
+
+        assert (any_messages.room_of(waiting)["status"], any_messages.room_of(waiting)["read_only_reason"]) == (
+            "awaiting_client", None)
+        room = any_messages.room_of(written)
+        assert room["status"] == "open"
+        assert any_messages.post(room["id"], written.freelancer_id).status_code == 201
+        assert {event["room_id"]: event["status"] for event in any_messages.emitted("messages.room.reopened")} == {
+            any_messages.room_of(waiting)["id"]: "awaiting_client", room["id"]: "open"}
+
+    def test_a_hire_made_while_it_was_closed_reopens_it_open(self, any_messages):
+        proposal = any_messages.proposal_submitted()
+        any_messages.harness.deliver(suspended(proposal.client_id))
+        any_messages.hire_requested(proposal)
+        assert any_messages.room_of(proposal)["status"] == "read_only"
+
+        any_messages.harness.deliver(reinstated(proposal.client_id))
+
+        assert any_messages.room_of(proposal)["status"] == "open"
+
+    def test_it_stays_closed_while_the_other_party_is_still_suspended(self, any_messages):
+        proposal = any_messages.proposal_submitted()
+        any_messages.harness.deliver(suspended(proposal.client_id))
+        any_messages.harness.deliver(suspended(proposal.freelancer_id))
+
+        any_messages.harness.deliver(reinstated(proposal.client_id))
+        assert any_messages.room_of(proposal)["status"] == "read_only"
+        assert any_messages.emitted("messages.room.reopened") == []
+
+        any_messages.harness.deliver(reinstated(proposal.freelancer_id))
+        assert any_messages.room_of(proposal)["status"] == "awaiting_client"
+
+    def test_the_same_reinstatement_twice_reopens_once(self, any_messages):
+        proposal = any_messages.proposal_submitted()
+        any_messages.harness.deliver(suspended(proposal.freelancer_id))
+        event = reinstated(proposal.freelancer_id)
+
+        assert any_messages.harness.deliver(event).outcome is Outcome.HANDLED
+        assert any_messages.harness.deliver(event).outcome is Outcome.DUPLICATE
+        assert len(any_messages.emitted("messages.room.reopened")) == 1
 
 
 class TestMessages:
