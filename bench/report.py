@@ -26,7 +26,7 @@ JOB_ENDPOINT = "GET /jobs/{id}"
 HTTP_TARGET = 0.60
 BUS_TARGET = 0.30
 P99_TARGET_MS = 250.0
-SIDES = ("service", "bare")
+SIDES = ("service", "bare", "psycopg")
 STORY_KEYS = ("http_requests", "http_writes", "events", "deliveries", "timers", "commits")
 
 
@@ -131,12 +131,14 @@ def http_chart(endpoints: list[dict], folder: Path, name: str, metric: str, labe
     handles = []
     for number, endpoint in enumerate(endpoints):
         color = f"C{number % 10}"
-        for side, style in zip(SIDES, ("-", "--")):
+        for side, style in zip(SIDES, ("-", "--", ":")):
             xs, ys = series(endpoint.get("runs") or [], "connections", side, metric)
             ax.plot(xs, ys, style, marker="o", color=color)
         handles.append(Line2D([], [], color=color, marker="o", label=endpoint.get("name", "?")))
     handles += [Line2D([], [], color="grey", label="service"),
                 Line2D([], [], color="grey", ls="--", label="bare Flask")]
+    if any(has_psycopg(endpoint) for endpoint in endpoints):
+        handles.append(Line2D([], [], color="grey", ls=":", label="bare psycopg read"))
     log_y(ax)
     log2_x(ax, [run.get("connections") for e in endpoints for run in e.get("runs") or []])
     ax.set(title=title, xlabel="connections (wrk)", ylabel=label)
@@ -191,11 +193,15 @@ def memory_chart(labels: list[str], rest: list, load: list, folder: Path) -> lis
 
 # --- headline figures -----------------------------------------------------------------------------------------
 
-def job_ratios(http: dict) -> list[tuple[int, float | None]]:
-    """(connections, service rps ÷ bare rps) for GET /jobs/{id}."""
+def job_ratios(http: dict, baseline: str = "bare") -> list[tuple[int, float | None]]:
+    """(connections, service rps ÷ the baseline's rps) for GET /jobs/{id}: bare Flask, or the raw-psycopg read."""
     endpoint = next((e for e in http.get("endpoints") or [] if e.get("name") == JOB_ENDPOINT), {})
-    return [(run.get("connections"), ratio(get(run, "service", "rps"), get(run, "bare", "rps")))
+    return [(run.get("connections"), ratio(get(run, "service", "rps"), get(run, baseline, "rps")))
             for run in endpoint.get("runs") or []]
+
+
+def has_psycopg(endpoint: dict) -> bool:
+    return any(run.get("psycopg") for run in endpoint.get("runs") or [])
 
 
 def bus_ratio(bus: dict) -> float | None:
@@ -247,9 +253,12 @@ def jobs_target(http: dict) -> str:
         return f"GET /jobs/{{id}} at ≥ {HTTP_TARGET:.0%} of the bare Flask endpoint — not measured in this run"
     missed = [str(c) for c, r in jobs if r < HTTP_TARGET]
     where = f" at {', '.join(missed)} connections" if 0 < len(missed) < len(jobs) else ""
+    limit = [r for _, r in job_ratios(http, "psycopg") if r is not None]
+    limit_text = f", and {' / '.join(pct(r) for r in limit)} of the raw-psycopg read's, the stack's limit" \
+        if limit else ""
     return (f"GET /jobs/{{id}} serves {' / '.join(pct(r) for _, r in jobs)} of the bare Flask endpoint's requests/s "
             f"at {' / '.join(str(c) for c, _ in jobs)} connections (target ≥ {HTTP_TARGET:.0%}: "
-            f"{verdict(not missed)}{where})")
+            f"{verdict(not missed)}{where}){limit_text}")
 
 
 def p99_target(sagas: dict) -> str:
@@ -294,11 +303,17 @@ def http_section(http: dict, folder: Path) -> list[str]:
     jobs = [f"{pct(r)} at {c}" for c, r in job_ratios(http)]
     if jobs:
         lines += ["", f"**GET /jobs/{{id}} against the {HTTP_TARGET:.0%} target:** {'; '.join(jobs)} connections."]
+    limit = [f"{pct(r)} at {c}" for c, r in job_ratios(http, "psycopg") if r is not None]
+    if limit:
+        lines += ["", f"**GET /jobs/{{id}} against the stack's limit:** {'; '.join(limit)} connections. The limit is "
+                      "the same bare app reading the same job and its skills with raw psycopg (one autocommit "
+                      "statement on a connection of the thread's own: no pool, ORM or schema) and answering the "
+                      "same JSON; the gap between the service and it is what the kit and the service add (the pool and its "
+                      "ping, the transaction, the ORM, the schema)."]
     for endpoint in endpoints:
+        sides = SIDES if has_psycopg(endpoint) else SIDES[:2]
         lines += ["", f"### {text(endpoint.get('name'))} ({text(endpoint.get('bytes'))} bytes)", "",
-                  *table(["connections", "service rps", "bare rps", "rps ratio", "p50 ms (service / bare)",
-                          "p50 ×", "p99 ms (service / bare)", "p99 ×", ""],
-                         [http_row(run) for run in endpoint.get("runs") or []])]
+                  *table(http_header(sides), [http_row(run, sides) for run in endpoint.get("runs") or []])]
     if any(series(e.get("runs") or [], "connections", side, "rps")[0] for e in endpoints for side in SIDES):
         lines += http_chart(endpoints, folder, "http_rps.png", "rps", "requests/s (log)",
                             "Throughput against connections")
@@ -307,15 +322,27 @@ def http_section(http: dict, folder: Path) -> list[str]:
     return lines
 
 
-def http_row(run: dict) -> list[str]:
-    service, bare = run.get("service") or {}, run.get("bare") or {}
+def http_header(sides: tuple[str, ...]) -> list[str]:
+    """The columns of an endpoint's table: one ratio against bare Flask, or one against each baseline."""
+    if len(sides) == 2:
+        return ["connections", "service rps", "bare rps", "rps ratio", "p50 ms (service / bare)", "p50 ×",
+                "p99 ms (service / bare)", "p99 ×", ""]
+    return ["connections", "service rps", "bare rps", "psycopg rps", "÷ bare", "÷ psycopg",
+            "p50 ms (service / bare / psycopg)", "p50 × (bare / psycopg)", "p99 ms (service / bare / psycopg)",
+            "p99 × (bare / psycopg)", ""]
+
+
+def http_row(run: dict, sides: tuple[str, ...] = SIDES[:2]) -> list[str]:
+    measured = [run.get(side) or {} for side in sides]
+    service, baselines = measured[0], measured[1:]
     flags = [f"⚠ {side}: {num(m.get('errors')) or 0:g} errors, {num(m.get('unexpected_status')) or 0:g} unexpected"
-             for side, m in zip(SIDES, (service, bare))
+             for side, m in zip(sides, measured)
              if (num(m.get("errors")) or 0) > 0 or (num(m.get("unexpected_status")) or 0) > 0]
     latencies = [cell for key in ("p50_ms", "p99_ms") for cell in
-                 (f"{ms(service.get(key))} / {ms(bare.get(key))}", times(ratio(service.get(key), bare.get(key))))]
-    return [text(run.get("connections")), rate(service.get("rps")), rate(bare.get("rps")),
-            pct(ratio(service.get("rps"), bare.get("rps"))), *latencies, "; ".join(flags)]
+                 (" / ".join(ms(m.get(key)) for m in measured),
+                  " / ".join(times(ratio(service.get(key), m.get(key))) for m in baselines))]
+    return [text(run.get("connections")), *(rate(m.get("rps")) for m in measured),
+            *(pct(ratio(service.get("rps"), m.get("rps"))) for m in baselines), *latencies, "; ".join(flags)]
 
 
 def bus_section(bus: dict, folder: Path) -> list[str]:
@@ -452,6 +479,8 @@ def headlines(results: dict) -> dict[str, tuple]:
             name = f"HTTP {endpoint.get('name')}, {run.get('connections')} conn"
             figures[f"{name}: rps"] = (rate, get(run, "service", "rps"))
             figures[f"{name}: p99 ms"] = (ms, get(run, "service", "p99_ms"))
+            if run.get("psycopg"):
+                figures[f"{name}: ÷ raw psycopg"] = (pct, ratio(get(run, "service", "rps"), get(run, "psycopg", "rps")))
     for part, point in [*(("Sagas", p) for p in sagas.get("concurrency") or []),
                         *(("Scaling", p) for p in sagas.get("scaling") or [])]:
         name = f"{part}, clients {point.get('clients')}, workers {point.get('workers')}"
@@ -483,7 +512,8 @@ def how_to_read(results: dict) -> list[str]:
             "- Every figure is a ratio against a baseline measured in the same run on the same machine, so it means "
             "something on any hardware; the absolute numbers only describe this machine.",
             "- HTTP: each endpoint against a bare Flask endpoint returning the same JSON size under the same gunicorn "
-            "settings. Throughput ratios are percentages (service ÷ bare); latency ratios are × slower.",
+            "settings, and GET /jobs/{id} also against the same job read with raw psycopg (the stack's limit). "
+            "Throughput ratios are percentages (service ÷ baseline); latency ratios are × slower.",
             "- Bus: the whole path (outbox, relay, broker, consumer, inbox, handler commit) against raw pika "
             "publish+consume (with and without confirms) and raw PostgreSQL commits/s.",
             "- Sagas: against the bound computed from those baselines and the commits and messages one story needs.",
