@@ -35,6 +35,7 @@ FULL = {"jobs": 100_000, "connections": [1, 8, 32], "duration_s": 10, "warmup_s"
 QUICK = {"jobs": 10_000, "connections": [8], "duration_s": 3, "warmup_s": 1}
 PROPOSAL = {"cover_letter": "I have built this kind of thing several times; happy to share examples.",
             "amount": 120000, "estimated_days": 14}
+HOURLY_PROPOSAL = {"cover_letter": PROPOSAL["cover_letter"], "rate": 4500, "estimated_days": 14}
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,11 @@ def _endpoints(seeded: seed.Seeded) -> list[Endpoint]:
 
 
 def _write_data(folder: Path, seeded: seed.Seeded) -> Path:
-    """The files the wrk scripts read (bench/wrk/common.lua `lines`)."""
+    """The files the wrk scripts read (bench/wrk/common.lua `lines`); line i of proposals.txt prices a proposal
+    on job i of jobs.txt as its budget type wants."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"jobs.txt": seeded.job_ids, "tokens.txt": seeded.tokens, "proposal.json": [json.dumps(PROPOSAL)],
+    proposals = [json.dumps(HOURLY_PROPOSAL if job in seeded.hourly else PROPOSAL) for job in seeded.job_ids]
+    files = {"jobs.txt": seeded.job_ids, "tokens.txt": seeded.tokens, "proposals.txt": proposals,
              "logins.txt": [json.dumps(login) for login in seeded.logins]}
     for name, lines in files.items():
         (folder / name).write_text("\n".join(lines) + "\n")

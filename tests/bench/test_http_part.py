@@ -31,7 +31,7 @@ def seeded(service, jobs_database) -> list[str]:
         "skills": ["Docker", "AWS", "docker"], "budget_type": "fixed", "budget_amount": 250000})
     assert posted.status_code == 201, posted.json
     url = jobs_database.url.render_as_string(hide_password=False)
-    ids, _ = seed._insert_jobs(url, posted.json["client_id"], JOBS, posted.json["id"])
+    ids, _, _ = seed._insert_jobs(url, posted.json["client_id"], JOBS, posted.json["id"])
     return [posted.json["id"], *ids]
 
 
