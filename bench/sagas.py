@@ -68,7 +68,9 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
         topology.up()
         load = Load(topology, out_dir, sign_up(topology, parties))
         at_rest = topology.rss()
-        load.drive("warmup", parties, WARMUP_S)
+        warmup = load.drive("warmup", parties, WARMUP_S)
+        if not warmup["stories"]:  # rather than every point waiting out each story's timeout
+            raise RuntimeError(f"no story completed in the warm-up: {warmup['failures']}")
         one_story = load.point("one-story", 1, ONE_STORY_MAX_S, stories=plan["one_story"])[0]
         parallel = []
         for clients in plan["parallel"]:

@@ -5,9 +5,9 @@
 CONFIG is {"urls": {service: base URL}, "parties": a JSON file of [{"client": {"id", "token"}, "freelancer": {...}}],
 "clients": N, "duration_s": seconds, "out": where the result goes}, and optionally "stories": how many to start in
 all. Client i plays stories with freelancer i, back to back until the deadline or until that many have started;
-the stories in flight then finish. With one client, every story is the only one in flight. A story goes from posting a job to its milestone
-being `released` (the hiring saga, then the release saga): no payout, no review. The hire funds the first
-milestone, so the contract being `offered` is also the milestone being `funded`.
+the stories in flight then finish. With one client, every story is the only one in flight. A story goes from
+posting a job to its milestone being `released` (the hiring saga, then the release saga): no payout, no review.
+The hire funds the first milestone, so the contract being `offered` is also the milestone being `funded`.
 
 This runs in the bench's own environment (aiohttp), never the project's: it knows the services only by their API.
 """
@@ -18,11 +18,10 @@ import json
 import math
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
-
-from shared.ids import new_id
 
 AMOUNT = 10_000  # cents; the client's deposit (bench/sagas.py) pays for thousands of these and their fee
 JOB = {"title": "Benchmark a saga", "description": "One hire, one milestone, one release.", "skills": ["python"],
@@ -32,6 +31,11 @@ POLL_S = 0.02
 RELEASE_POLL_S = 0.005  # finer: the approve→released latency is measured by this poll
 WAIT_S = 60
 FAILURES_KEPT = 5
+
+
+def new_id() -> str:
+    """An Idempotency-Key. The kit makes its ids the same way, but this runs apart from the project."""
+    return str(uuid.uuid4())
 
 
 class StoryFailed(Exception):
