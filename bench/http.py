@@ -4,8 +4,11 @@ endpoint (bench/bare.py) returning a JSON body of the same size under the same g
 The endpoints: `GET /jobs/{id}` (a read by key), `GET /jobs?q=` (a full-text search over 100,000 jobs),
 `POST /auth/token` (a deliberately slow password hash) and `POST /jobs/{id}/proposals` (a write: row lock,
 insert, outbox). The bare endpoint is the floor, what gunicorn, Flask and loopback cost before any service code
-runs, so the gap between the two is the service's own work. wrk (scripts in bench/wrk) makes the load at a few
-connection counts, service and bare runs alternating so that drift on the machine hits both.
+runs, so the gap between the two is the service's own work. `GET /jobs/{id}` has a second baseline beside it: the
+same bare app reading the same job and its skills with raw psycopg and answering the same JSON, the stack's limit
+for a read by key (what gunicorn, Flask, psycopg and PostgreSQL cost with no pool, ORM or schema in between). wrk
+(scripts in bench/wrk) makes the load at a few connection counts, service and baseline runs alternating so that
+drift on the machine hits them all.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,7 @@ FULL = {"jobs": 100_000, "connections": [1, 8, 32], "duration_s": 10, "warmup_s"
 QUICK = {"jobs": 10_000, "connections": [8], "duration_s": 3, "warmup_s": 1}
 PROPOSAL = {"cover_letter": "I have built this kind of thing several times; happy to share examples.",
             "amount": 120000, "estimated_days": 14}
+HOURLY_PROPOSAL = {"cover_letter": PROPOSAL["cover_letter"], "rate": 4500, "estimated_days": 14}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Endpoint:
     script: str
     expect: int  # the status every response must have
     sample: dict  # one request as the script makes it: requests.request keywords, "path" added to `path`
+    psycopg: str | None = None  # the raw-psycopg baseline's path on the bare app, if it has one
 
 
 def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
@@ -61,13 +67,16 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
         endpoints = _endpoints(seeded)
         sizes = [_sample(topology.url(endpoint.service) + endpoint.path, endpoint, endpoint.expect)
                  for endpoint in endpoints]
-        bare, bare_url = _start_bare(out_dir, sorted(set(sizes)))
+        bare, bare_url = _start_bare(out_dir, sorted(set(sizes)), topology.database_url("jobs"))
         _wait_ready(bare, f"{bare_url}/{sizes[0]}")
         results = []
         for endpoint, size in zip(endpoints, sizes):
             urls = {"service": topology.url(endpoint.service) + endpoint.path,
                     "bare": f"{bare_url}/{size}{endpoint.path}"}
             _sample(urls["bare"], endpoint, 200, size)
+            if endpoint.psycopg:
+                urls["psycopg"] = bare_url + endpoint.psycopg
+                _same_body(endpoint, urls["service"], urls["psycopg"], seeded.job_ids[:4])
             results.append({"name": endpoint.name, "bytes": size, "runs": _measure(endpoint, urls, plan, data)})
             topology.check_alive()
     finally:
@@ -84,7 +93,8 @@ def _endpoints(seeded: seed.Seeded) -> list[Endpoint]:
     job = seeded.job_ids[0]
     freelancer = {"Authorization": f"Bearer {seeded.tokens[0]}"}
     return [
-        Endpoint("GET /jobs/{id}", "jobs", "/jobs/", "job.lua", 200, {"method": "GET", "path": job}),
+        Endpoint("GET /jobs/{id}", "jobs", "/jobs/", "job.lua", 200, {"method": "GET", "path": job},
+                 psycopg="/psycopg/jobs/"),
         Endpoint("GET /jobs?q=", "jobs", f"/jobs?q={seeded.word}", "search.lua", 200, {"method": "GET", "path": ""}),
         Endpoint("POST /auth/token", "users", "/auth/token", "token.lua", 200,
                  {"method": "POST", "path": "", "json": seeded.logins[0]}),
@@ -94,9 +104,11 @@ def _endpoints(seeded: seed.Seeded) -> list[Endpoint]:
 
 
 def _write_data(folder: Path, seeded: seed.Seeded) -> Path:
-    """The files the wrk scripts read (bench/wrk/common.lua `lines`)."""
+    """The files the wrk scripts read (bench/wrk/common.lua `lines`); line i of proposals.txt prices a proposal
+    on job i of jobs.txt as its budget type wants."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"jobs.txt": seeded.job_ids, "tokens.txt": seeded.tokens, "proposal.json": [json.dumps(PROPOSAL)],
+    proposals = [json.dumps(HOURLY_PROPOSAL if job in seeded.hourly else PROPOSAL) for job in seeded.job_ids]
+    files = {"jobs.txt": seeded.job_ids, "tokens.txt": seeded.tokens, "proposals.txt": proposals,
              "logins.txt": [json.dumps(login) for login in seeded.logins]}
     for name, lines in files.items():
         (folder / name).write_text("\n".join(lines) + "\n")
@@ -113,10 +125,21 @@ def _sample(url: str, endpoint: Endpoint, expect: int, size: int | None = None) 
     return len(response.content)
 
 
-def _start_bare(out_dir: Path, sizes: list[int]) -> tuple[Process, str]:
+def _same_body(endpoint: Endpoint, service_url: str, psycopg_url: str, job_ids: list[str]) -> None:
+    """The raw-psycopg baseline answers what the service answers: for a few jobs (fixed-price and hourly among
+    them) and for one that does not exist."""
+    for job_id in [*job_ids, str(uuid.uuid4())]:
+        service = requests.get(service_url + job_id, timeout=30)
+        psycopg = requests.get(psycopg_url + job_id, timeout=30)
+        if service.status_code != psycopg.status_code or (service.ok and service.json() != psycopg.json()):
+            raise RuntimeError(f"{endpoint.name}: the raw-psycopg baseline answers {psycopg.status_code} "
+                               f"{psycopg.text[:300]}, the service {service.status_code} {service.text[:300]}")
+
+
+def _start_bare(out_dir: Path, sizes: list[int], database_url: str) -> tuple[Process, str]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.bare", "--port", str(port), "--workers", str(API_WORKERS),
-            "--threads", str(API_THREADS), "--sizes", ",".join(map(str, sizes))]
+            "--threads", str(API_THREADS), "--sizes", ",".join(map(str, sizes)), "--database-url", database_url]
     bare = Process("bare-api", argv, out_dir).start({**os.environ, "PYTHONPATH": str(ROOT)})
     return bare, f"http://127.0.0.1:{port}"
 
@@ -139,7 +162,7 @@ def _measure(endpoint: Endpoint, urls: dict[str, str], plan: dict, data: Path) -
 
     def load(side: str, connections: int, seconds: int) -> dict:
         nonlocal slot
-        if side == "bare":  # it takes any token: freelancer slots are for the service
+        if side != "service":  # the baselines take any token: freelancer slots are for the service
             return _summary(_wrk(urls[side], endpoint.script, connections, seconds, data, 0), 200)
         result = _wrk(urls[side], endpoint.script, connections, seconds, data, slot)
         slot += _threads(connections)
@@ -149,11 +172,11 @@ def _measure(endpoint: Endpoint, urls: dict[str, str], plan: dict, data: Path) -
         load(side, max(plan["connections"]), plan["warmup_s"])
     runs = []
     for number, connections in enumerate(plan["connections"]):
-        order = ("service", "bare") if number % 2 == 0 else ("bare", "service")
+        order = list(urls) if number % 2 == 0 else list(urls)[::-1]
         measured = {side: load(side, connections, plan["duration_s"]) for side in order}
-        runs.append({"connections": connections, "service": measured["service"], "bare": measured["bare"]})
-        print(f"http: {endpoint.name} c={connections}: service {_brief(measured['service'])}, "
-              f"bare {_brief(measured['bare'])}", flush=True)
+        runs.append({"connections": connections, **{side: measured[side] for side in urls}})
+        print(f"http: {endpoint.name} c={connections}: "
+              + ", ".join(f"{side} {_brief(measured[side])}" for side in urls), flush=True)
     return runs
 
 

@@ -26,7 +26,8 @@ JOB_ENDPOINT = "GET /jobs/{id}"
 HTTP_TARGET = 0.60
 BUS_TARGET = 0.30
 P99_TARGET_MS = 250.0
-SIDES = ("service", "bare")
+PARALLEL_AT = 6  # the stories in parallel whose throughput is read against the commit bound
+SIDES = ("service", "bare", "psycopg")
 STORY_KEYS = ("http_requests", "http_writes", "events", "deliveries", "timers", "commits")
 
 
@@ -131,12 +132,14 @@ def http_chart(endpoints: list[dict], folder: Path, name: str, metric: str, labe
     handles = []
     for number, endpoint in enumerate(endpoints):
         color = f"C{number % 10}"
-        for side, style in zip(SIDES, ("-", "--")):
+        for side, style in zip(SIDES, ("-", "--", ":")):
             xs, ys = series(endpoint.get("runs") or [], "connections", side, metric)
             ax.plot(xs, ys, style, marker="o", color=color)
         handles.append(Line2D([], [], color=color, marker="o", label=endpoint.get("name", "?")))
     handles += [Line2D([], [], color="grey", label="service"),
                 Line2D([], [], color="grey", ls="--", label="bare Flask")]
+    if any(has_psycopg(endpoint) for endpoint in endpoints):
+        handles.append(Line2D([], [], color="grey", ls=":", label="bare psycopg read"))
     log_y(ax)
     log2_x(ax, [run.get("connections") for e in endpoints for run in e.get("runs") or []])
     ax.set(title=title, xlabel="connections (wrk)", ylabel=label)
@@ -177,6 +180,33 @@ def sagas_chart(points: list[dict], x: str, xlabel: str, bound: dict, folder: Pa
     return save(fig, folder, name, title)
 
 
+def latency_chart(points: list[dict], one_story: dict, bound: dict, by_commits, folder: Path) -> list[str]:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.4))
+    for key, marker in (("p50_ms", "o"), ("p99_ms", "s")):
+        left.plot(*series(points, "clients", "approve_to_released", key), marker=marker, label=key.split("_")[0])
+    for key, style in (("p50_ms", "-."), ("p99_ms", ":")):
+        value = num(get(one_story, "approve_to_released", key))
+        if value:
+            left.axhline(value, color="tab:green", ls=style, label=f"one at a time, {key.split('_')[0]}")
+    left.axhline(P99_TARGET_MS, color="tab:red", ls=":", label=f"p99 target {P99_TARGET_MS:g} ms")
+    if bound.get("latency_ms"):
+        left.axhline(bound["latency_ms"], color="grey", ls="--", label="bound")
+    log_y(left)
+    left.set(title="approve → released", xlabel="stories in parallel", ylabel="ms (log)")
+    right.plot(*series(points, "clients", "stories_per_s"), marker="o", label="measured")
+    if by_commits:
+        right.axhline(by_commits, color="grey", ls="--", label="commit bound")
+    log_y(right)  # the bound may stand far above what is measured
+    right.set(title="Throughput", xlabel="stories in parallel", ylabel="stories/s (log)")
+    for ax in (left, right):
+        ticks = sorted({num(p.get("clients")) for p in points if num(p.get("clients"))})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.suptitle("approve → released against stories in parallel")
+    return save(fig, folder, "sagas_latency.png", "approve → released against stories in parallel")
+
+
 def memory_chart(labels: list[str], rest: list, load: list, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(labels) + 2), 4.2))
     xs = range(len(labels))
@@ -191,11 +221,15 @@ def memory_chart(labels: list[str], rest: list, load: list, folder: Path) -> lis
 
 # --- headline figures -----------------------------------------------------------------------------------------
 
-def job_ratios(http: dict) -> list[tuple[int, float | None]]:
-    """(connections, service rps ÷ bare rps) for GET /jobs/{id}."""
+def job_ratios(http: dict, baseline: str = "bare") -> list[tuple[int, float | None]]:
+    """(connections, service rps ÷ the baseline's rps) for GET /jobs/{id}: bare Flask, or the raw-psycopg read."""
     endpoint = next((e for e in http.get("endpoints") or [] if e.get("name") == JOB_ENDPOINT), {})
-    return [(run.get("connections"), ratio(get(run, "service", "rps"), get(run, "bare", "rps")))
+    return [(run.get("connections"), ratio(get(run, "service", "rps"), get(run, baseline, "rps")))
             for run in endpoint.get("runs") or []]
+
+
+def has_psycopg(endpoint: dict) -> bool:
+    return any(run.get("psycopg") for run in endpoint.get("runs") or [])
 
 
 def bus_ratio(bus: dict) -> float | None:
@@ -206,6 +240,17 @@ def moderate(sagas: dict) -> dict | None:
     """The middle clients point of the concurrency series: "moderate load"."""
     points = sorted(sagas.get("concurrency") or [], key=lambda p: num(p.get("clients")) or 0)
     return points[len(points) // 2] if points else None
+
+
+def parallel_at(sagas: dict, clients: int = PARALLEL_AT) -> dict | None:
+    return next((p for p in sagas.get("parallel") or [] if num(p.get("clients")) == clients), None)
+
+
+def commit_bound(sagas: dict, bus: dict, point: dict | None) -> tuple[float | None, float | None]:
+    """(commits a story, PostgreSQL commits/s on 4 connections ÷ that): the story's commits as counted in the
+    point itself, or over the busiest concurrency point when the point has none."""
+    commits = num((point or {}).get("commits")) or num(get(sagas, "story", "commits"))
+    return commits, ratio(get(bus, "postgres", "4", "commits_per_s"), commits)
 
 
 def saga_bound(sagas: dict, bus: dict) -> dict:
@@ -247,9 +292,12 @@ def jobs_target(http: dict) -> str:
         return f"GET /jobs/{{id}} at ≥ {HTTP_TARGET:.0%} of the bare Flask endpoint — not measured in this run"
     missed = [str(c) for c, r in jobs if r < HTTP_TARGET]
     where = f" at {', '.join(missed)} connections" if 0 < len(missed) < len(jobs) else ""
+    limit = [r for _, r in job_ratios(http, "psycopg") if r is not None]
+    limit_text = f", and {' / '.join(pct(r) for r in limit)} of the raw-psycopg read's, the stack's limit" \
+        if limit else ""
     return (f"GET /jobs/{{id}} serves {' / '.join(pct(r) for _, r in jobs)} of the bare Flask endpoint's requests/s "
             f"at {' / '.join(str(c) for c, _ in jobs)} connections (target ≥ {HTTP_TARGET:.0%}: "
-            f"{verdict(not missed)}{where})")
+            f"{verdict(not missed)}{where}){limit_text}")
 
 
 def p99_target(sagas: dict) -> str:
@@ -294,11 +342,17 @@ def http_section(http: dict, folder: Path) -> list[str]:
     jobs = [f"{pct(r)} at {c}" for c, r in job_ratios(http)]
     if jobs:
         lines += ["", f"**GET /jobs/{{id}} against the {HTTP_TARGET:.0%} target:** {'; '.join(jobs)} connections."]
+    limit = [f"{pct(r)} at {c}" for c, r in job_ratios(http, "psycopg") if r is not None]
+    if limit:
+        lines += ["", f"**GET /jobs/{{id}} against the stack's limit:** {'; '.join(limit)} connections. The limit is "
+                      "the same bare app reading the same job and its skills with raw psycopg (one autocommit "
+                      "statement on a connection of the thread's own: no pool, ORM or schema) and answering the "
+                      "same JSON; the gap between the service and it is what the kit and the service add (the pool and its "
+                      "ping, the transaction, the ORM, the schema)."]
     for endpoint in endpoints:
+        sides = SIDES if has_psycopg(endpoint) else SIDES[:2]
         lines += ["", f"### {text(endpoint.get('name'))} ({text(endpoint.get('bytes'))} bytes)", "",
-                  *table(["connections", "service rps", "bare rps", "rps ratio", "p50 ms (service / bare)",
-                          "p50 ×", "p99 ms (service / bare)", "p99 ×", ""],
-                         [http_row(run) for run in endpoint.get("runs") or []])]
+                  *table(http_header(sides), [http_row(run, sides) for run in endpoint.get("runs") or []])]
     if any(series(e.get("runs") or [], "connections", side, "rps")[0] for e in endpoints for side in SIDES):
         lines += http_chart(endpoints, folder, "http_rps.png", "rps", "requests/s (log)",
                             "Throughput against connections")
@@ -307,15 +361,27 @@ def http_section(http: dict, folder: Path) -> list[str]:
     return lines
 
 
-def http_row(run: dict) -> list[str]:
-    service, bare = run.get("service") or {}, run.get("bare") or {}
+def http_header(sides: tuple[str, ...]) -> list[str]:
+    """The columns of an endpoint's table: one ratio against bare Flask, or one against each baseline."""
+    if len(sides) == 2:
+        return ["connections", "service rps", "bare rps", "rps ratio", "p50 ms (service / bare)", "p50 ×",
+                "p99 ms (service / bare)", "p99 ×", ""]
+    return ["connections", "service rps", "bare rps", "psycopg rps", "÷ bare", "÷ psycopg",
+            "p50 ms (service / bare / psycopg)", "p50 × (bare / psycopg)", "p99 ms (service / bare / psycopg)",
+            "p99 × (bare / psycopg)", ""]
+
+
+def http_row(run: dict, sides: tuple[str, ...] = SIDES[:2]) -> list[str]:
+    measured = [run.get(side) or {} for side in sides]
+    service, baselines = measured[0], measured[1:]
     flags = [f"⚠ {side}: {num(m.get('errors')) or 0:g} errors, {num(m.get('unexpected_status')) or 0:g} unexpected"
-             for side, m in zip(SIDES, (service, bare))
+             for side, m in zip(sides, measured)
              if (num(m.get("errors")) or 0) > 0 or (num(m.get("unexpected_status")) or 0) > 0]
     latencies = [cell for key in ("p50_ms", "p99_ms") for cell in
-                 (f"{ms(service.get(key))} / {ms(bare.get(key))}", times(ratio(service.get(key), bare.get(key))))]
-    return [text(run.get("connections")), rate(service.get("rps")), rate(bare.get("rps")),
-            pct(ratio(service.get("rps"), bare.get("rps"))), *latencies, "; ".join(flags)]
+                 (" / ".join(ms(m.get(key)) for m in measured),
+                  " / ".join(times(ratio(service.get(key), m.get(key))) for m in baselines))]
+    return [text(run.get("connections")), *(rate(m.get("rps")) for m in measured),
+            *(pct(ratio(service.get("rps"), m.get("rps"))) for m in baselines), *latencies, "; ".join(flags)]
 
 
 def bus_section(bus: dict, folder: Path) -> list[str]:
@@ -372,6 +438,42 @@ def sagas_section(sagas: dict, bus: dict, folder: Path) -> list[str]:
         lines += sagas_chart(sagas["concurrency"], "clients", "concurrent clients", bound, folder,
                              "sagas_concurrency.png", "Sagas against concurrency")
     return lines + failures(sagas.get("concurrency") or [])
+
+
+def latency_section(sagas: dict, bus: dict, folder: Path) -> list[str]:
+    one, points = sagas.get("one_story") or {}, sagas.get("parallel") or []
+    settings, bound = sagas.get("settings") or {}, saga_bound(sagas, bus)
+    lines = ["## approve → released", "", "### One story at a time", ""]
+    if one:
+        lines += [f"One client plays {text(settings.get('one_story'))} stories one after another "
+                  f"({text(one.get('stories'))} completed, {text(one.get('failed'))} failed): only one story is in "
+                  "flight, beside the tails of the ones before it (a contract completing, a payout waiting out its "
+                  "hold).", "",
+                  *table(["stories", "approve→released p50 ms", "p99 ms", "p50 × bound", "p99 × bound",
+                          "story p50 / p99 ms", "stories/s"],
+                         [[text(one.get("stories")), ms(get(one, "approve_to_released", "p50_ms")),
+                           ms(get(one, "approve_to_released", "p99_ms")),
+                           times(ratio(get(one, "approve_to_released", "p50_ms"), bound["latency_ms"])),
+                           times(ratio(get(one, "approve_to_released", "p99_ms"), bound["latency_ms"])),
+                           f"{ms(get(one, 'story_ms', 'p50_ms'))} / {ms(get(one, 'story_ms', 'p99_ms'))}",
+                           rate(one.get("stories_per_s"))]])]
+    else:
+        lines += ["Not measured."]
+    lines += ["", "### Against stories in parallel", "",
+              f"N clients for {text(settings.get('duration_s'))} s per point, each with one story in flight at a "
+              "time; “× bound” is against the latency bound above.", "", *saga_table(points, bound)]
+    at = parallel_at(sagas)
+    commits, by_commits = commit_bound(sagas, bus, at)
+    if at:
+        lines += ["", f"**{PARALLEL_AT} stories in parallel against the commit bound:** "
+                      f"{rate(at.get('stories_per_s'))} complete stories/s against PostgreSQL commits/s on 4 "
+                      f"connections ÷ commits a story = {rate(get(bus, 'postgres', '4', 'commits_per_s'))} ÷ "
+                      f"{text(commits)} = {rate(by_commits)} stories/s: "
+                      f"**{pct(ratio(at.get('stories_per_s'), by_commits))} of the bound**."
+                      + ("" if bus else " (The bound needs the bus part: this run has none.)")]
+    if any(series(points, "clients", "approve_to_released", key)[0] for key in ("p50_ms", "p99_ms")):
+        lines += latency_chart(points, one, bound, by_commits, folder)
+    return lines + failures([*([one] if one else []), *points])
 
 
 def bound_text(bound: dict, story: dict, bus: dict) -> list[str]:
@@ -452,11 +554,24 @@ def headlines(results: dict) -> dict[str, tuple]:
             name = f"HTTP {endpoint.get('name')}, {run.get('connections')} conn"
             figures[f"{name}: rps"] = (rate, get(run, "service", "rps"))
             figures[f"{name}: p99 ms"] = (ms, get(run, "service", "p99_ms"))
+            if run.get("psycopg"):
+                figures[f"{name}: ÷ raw psycopg"] = (pct, ratio(get(run, "service", "rps"), get(run, "psycopg", "rps")))
     for part, point in [*(("Sagas", p) for p in sagas.get("concurrency") or []),
                         *(("Scaling", p) for p in sagas.get("scaling") or [])]:
         name = f"{part}, clients {point.get('clients')}, workers {point.get('workers')}"
         figures[f"{name}: stories/s"] = (rate, point.get("stories_per_s"))
         figures[f"{name}: approve→released p99 ms"] = (ms, get(point, "approve_to_released", "p99_ms"))
+    one = sagas.get("one_story") or {}
+    for key in ("p50_ms", "p99_ms") if one else ():
+        figures[f"One story at a time: approve→released {key.split('_')[0]} ms"] = \
+            (ms, get(one, "approve_to_released", key))
+    for point in sagas.get("parallel") or []:
+        figures[f"{point.get('clients')} in parallel: approve→released p99 ms"] = \
+            (ms, get(point, "approve_to_released", "p99_ms"))
+    at = parallel_at(sagas)
+    if at:
+        figures[f"{PARALLEL_AT} in parallel: of the commit bound"] = \
+            (pct, ratio(at.get("stories_per_s"), commit_bound(sagas, bus, at)[1]))
     return figures
 
 
@@ -483,10 +598,13 @@ def how_to_read(results: dict) -> list[str]:
             "- Every figure is a ratio against a baseline measured in the same run on the same machine, so it means "
             "something on any hardware; the absolute numbers only describe this machine.",
             "- HTTP: each endpoint against a bare Flask endpoint returning the same JSON size under the same gunicorn "
-            "settings. Throughput ratios are percentages (service ÷ bare); latency ratios are × slower.",
+            "settings, and GET /jobs/{id} also against the same job read with raw psycopg (the stack's limit). "
+            "Throughput ratios are percentages (service ÷ baseline); latency ratios are × slower.",
             "- Bus: the whole path (outbox, relay, broker, consumer, inbox, handler commit) against raw pika "
             "publish+consume (with and without confirms) and raw PostgreSQL commits/s.",
-            "- Sagas: against the bound computed from those baselines and the commits and messages one story needs.",
+            "- Sagas: against the bound computed from those baselines and the commits and messages one story needs; "
+            "approve→released one story at a time and against the stories in parallel, and the throughput at "
+            f"{PARALLEL_AT} in parallel against the commit bound alone.",
             "- The load generators share the cores with the services, PostgreSQL and RabbitMQ.",
             "- Quick runs (`--quick`) are smoke tests, not figures"
             + (": **this is one**." if results.get("quick") else ".")]
@@ -503,7 +621,8 @@ def render(results: dict, folder: Path, before: dict | None = None, before_path:
     if bus:
         lines += ["", *bus_section(bus, folder)]
     if sagas:
-        lines += ["", *sagas_section(sagas, bus, folder), "", *scaling_section(sagas, bus, folder),
+        lines += ["", *sagas_section(sagas, bus, folder), "", *latency_section(sagas, bus, folder),
+                  "", *scaling_section(sagas, bus, folder),
                   "", *memory_section(sagas.get("memory") or {}, folder)]
     if before is not None:
         lines += ["", *before_section(results, before, before_path)]

@@ -1,9 +1,14 @@
 """The saga benchmark: complete hire-to-release stories per second, and the time from `approve` to `released`.
 
 N clients each hire their own freelancer over and over through the HTTP API (bench/client/stories.py, an asyncio
-load generator in the bench's own environment), against the real topology: first 1, 4 and 16 clients with one
-worker per service, then 16 clients with 1, 2 and 4 workers per service. Between points the sagas settle (no unsent
-outbox row, no timer about to fire, no delivery still being handled), so a point never pays for the last one.
+load generator in the bench's own environment), against the real topology, one worker per service unless said:
+- one story at a time: one client plays many stories one after another, for approve→released with nothing else
+  in flight but the tails of the stories before (a contract completing, a payout waiting out its hold);
+- approve→released against the stories in parallel: 1, 2, 4, 6 and 8 clients;
+- throughput against concurrency: 1, 4 and 16 clients;
+- scaling: 16 clients with 1, 2 and 4 workers per service.
+Sign-up, deposits and logins happen before any of it. Between points the sagas settle (no unsent outbox row, no
+timer about to fire, no delivery still being handled), so a point never pays for the last one.
 
 What one story costs is counted around a point, not assumed: events published (outbox rows), deliveries handled
 (inbox rows), timers fired (the workers' counters) and HTTP writes. With the bus part's baselines they bound what
@@ -33,8 +38,11 @@ HERE = Path(__file__).resolve().parent
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", HERE / ".venv" / "bin" / "python"))
 CLIENT = HERE / "client" / "stories.py"
 API_WORKERS, API_THREADS = 2, 4
-FULL = {"clients": [1, 4, 16], "duration_s": 20, "workers": [1, 2, 4], "scaling_clients": 16}
-QUICK = {"clients": [4], "duration_s": 8, "workers": [1, 2], "scaling_clients": 4}
+FULL = {"clients": [1, 4, 16], "duration_s": 20, "workers": [1, 2, 4], "scaling_clients": 16,
+        "one_story": 200, "parallel": [1, 2, 4, 6, 8]}
+QUICK = {"clients": [4], "duration_s": 8, "workers": [1, 2], "scaling_clients": 4,
+         "one_story": 20, "parallel": [1, 6]}
+ONE_STORY_MAX_S = 300  # the stories one at a time stop here even if fewer than planned are done
 WARMUP_S = 3  # connection pools, lazy imports and caches filled before the first point
 SETTLE_TIMEOUT_S = 120
 CARD = "4242424242424242"
@@ -54,13 +62,20 @@ TIMERS_FIRED = re.compile(r"^timers_fired_total\{[^}]*\} ([0-9.e+]+)$", re.MULTI
 
 def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
     plan = QUICK if quick else FULL
-    parties = max(*plan["clients"], plan["scaling_clients"])
+    parties = max(*plan["clients"], *plan["parallel"], plan["scaling_clients"])
     topology = Topology(out_dir, amqp_url, pg_url, api_workers=API_WORKERS, api_threads=API_THREADS, workers=1)
     try:
         topology.up()
         load = Load(topology, out_dir, sign_up(topology, parties))
         at_rest = topology.rss()
-        load.drive("warmup", parties, WARMUP_S)
+        warmup = load.drive("warmup", parties, WARMUP_S)
+        if not warmup["stories"]:  # rather than every point waiting out each story's timeout
+            raise RuntimeError(f"no story completed in the warm-up: {warmup['failures']}")
+        one_story = load.point("one-story", 1, ONE_STORY_MAX_S, stories=plan["one_story"])[0]
+        parallel = []
+        for clients in plan["parallel"]:
+            point, cost = load.point("parallel", clients, plan["duration_s"])
+            parallel.append({**point, "commits": cost["commits"]})
         busiest, peak, costs = max(plan["clients"]), {}, {}
         concurrency = []
         for clients in plan["clients"]:
@@ -74,8 +89,8 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
     finally:
         topology.down()
     return {"settings": {**plan, "api_workers": API_WORKERS, "api_threads": API_THREADS, "parties": parties},
-            "story": {**costs[busiest], "chain": CHAIN}, "concurrency": concurrency, "scaling": scaling,
-            "memory": {"at_rest": at_rest, "under_load": peak}}
+            "story": {**costs[busiest], "chain": CHAIN}, "one_story": one_story, "parallel": parallel,
+            "concurrency": concurrency, "scaling": scaling, "memory": {"at_rest": at_rest, "under_load": peak}}
 
 
 # Parties ----------------------------------------------------------------------------------
@@ -112,26 +127,29 @@ class Load:
         self.engines = {name: sa.create_engine(topology.database_url(name), poolclass=sa.pool.NullPool)
                         for name in SERVICES}
 
-    def point(self, phase: str, clients: int, seconds: int, peak: dict[str, int] | None = None) -> tuple[dict, dict]:
-        """One measured point from a settled system to a settled system: its figures and what a story cost."""
+    def point(self, phase: str, clients: int, seconds: int, peak: dict[str, int] | None = None, *,
+              stories: int | None = None) -> tuple[dict, dict]:
+        """One measured point from a settled system to a settled system (`stories` of them at most): its figures
+        and what a story cost."""
         workers = self.topology.workers_per_service
         before = self.settle()
-        summary = self.drive(f"{phase}-c{clients}-w{workers}", clients, seconds, peak)
+        summary = self.drive(f"{phase}-c{clients}-w{workers}", clients, seconds, peak, stories=stories)
         after = self.settle()
         point = {"clients": clients, "workers": workers,
                  **{key: summary[key] for key in ("stories", "stories_per_s", "approve_to_released", "story_ms",
                                                   "failed", "failures")}}
-        print(f"sagas: {clients} clients, {workers} worker(s): {summary['stories_per_s']} stories/s, approve→released "
+        print(f"sagas: {phase}, {clients} clients, {workers} worker(s): {summary['stories_per_s']} stories/s, approve→released "
               f"p50 {summary['approve_to_released']['p50_ms']} ms p99 {summary['approve_to_released']['p99_ms']} ms, "
               f"{summary['failed']} failed, client CPU {summary['client_cpu_s']}s", flush=True)
         return point, _per_story(before, after, summary)
 
-    def drive(self, name: str, clients: int, seconds: float, peak: dict[str, int] | None = None) -> dict:
+    def drive(self, name: str, clients: int, seconds: float, peak: dict[str, int] | None = None, *,
+              stories: int | None = None) -> dict:
         """Run the load generator; while it runs, keep each process's largest resident size in `peak`."""
         config, out, log = (self.dir / f"{name}{suffix}" for suffix in (".config.json", ".json", ".log"))
         config.write_text(json.dumps({"urls": {service: self.topology.url(service) for service in SERVICES},
                                       "parties": str(self.parties), "clients": clients, "duration_s": seconds,
-                                      "out": str(out)}))
+                                      "stories": stories, "out": str(out)}))
         with open(log, "w") as output:
             client = subprocess.Popen([str(BENCH_PYTHON), str(CLIENT), str(config)], stdout=output,
                                       stderr=subprocess.STDOUT)

@@ -63,6 +63,7 @@ FROM new, words, LATERAL (SELECT skills[1 + (new.i + k * 7) % cardinality(skills
 @dataclass(frozen=True)
 class Seeded:
     job_ids: list[str]   # the seeded jobs, all open, newest first
+    hourly: frozenset[str]  # those of them that are hourly (a proposal names a rate there, not an amount)
     logins: list[dict]   # {"email", "password"} of every freelancer
     tokens: list[str]    # access tokens of the first freelancers
     word: str
@@ -82,11 +83,11 @@ def seed(users_url: str, jobs_url: str, jobs_database_url: str, *, jobs: int, fr
         "title": "Migrate our platform", "description": f"A reference job, posted through the API. {MATCH_SENTENCE}",
         "skills": ["Docker", "AWS"], "budget_type": "fixed", "budget_amount": 250000})
     began = time.monotonic()
-    job_ids, matches = _insert_jobs(jobs_database_url, reference["client_id"], jobs, reference["id"])
+    job_ids, hourly, matches = _insert_jobs(jobs_database_url, reference["client_id"], jobs, reference["id"])
     jobs_seconds = time.monotonic() - began
     _check(jobs_url, reference, job_ids[0], matches)
-    return Seeded(job_ids, [{"email": login["email"], "password": PASSWORD} for login in logins], freelancer_tokens,
-                  SEARCH_WORD, matches, round(jobs_seconds, 1))
+    return Seeded(job_ids, hourly, [{"email": login["email"], "password": PASSWORD} for login in logins],
+                  freelancer_tokens, SEARCH_WORD, matches, round(jobs_seconds, 1))
 
 
 def register(users_url: str, role: str, number: int) -> dict:
@@ -119,7 +120,8 @@ def _vocabulary() -> dict:
     return {"titles": titles, "paragraphs": paragraphs, "skills": SKILLS}
 
 
-def _insert_jobs(database_url: str, client_id: str, count: int, reference_id: str) -> tuple[list[str], int]:
+def _insert_jobs(database_url: str, client_id: str, count: int,
+                 reference_id: str) -> tuple[list[str], frozenset[str], int]:
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as connection:
@@ -130,13 +132,13 @@ def _insert_jobs(database_url: str, client_id: str, count: int, reference_id: st
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("VACUUM ANALYZE jobs, job_skills"))
         with engine.connect() as connection:
-            ids = connection.scalars(sa.text("SELECT id FROM jobs WHERE id <> :reference ORDER BY created_at DESC"),
-                                     {"reference": reference_id}).all()
+            rows = connection.execute(sa.text("SELECT id, budget_type FROM jobs WHERE id <> :reference "
+                                              "ORDER BY created_at DESC"), {"reference": reference_id}).all()
             matches = connection.scalar(sa.text("SELECT count(*) FROM jobs WHERE search_vector @@ "
                                                 "plainto_tsquery('simple', :word)"), {"word": SEARCH_WORD})
     finally:
         engine.dispose()
-    return list(ids), matches
+    return [id_ for id_, _ in rows], frozenset(id_ for id_, budget in rows if budget == "hourly"), matches
 
 
 def _check(jobs_url: str, reference: dict, seeded_id: str, matches: int) -> None:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from kombu import Connection
 
 from marketplace.registry import NAMES as SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
@@ -55,6 +56,9 @@ class Topology:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("DATABASE_URL", "AMQP_URL", "MARKETPLACE_", "PROMETHEUS_MULTIPROC_DIR"))}
         env.update(self.extra_env)
+        # Every process connects as the one user of AMQP_URL, so every producer publishes as that user (as
+        # `marketplace stack` runs it): the consumers' check of who published an event then holds.
+        env.setdefault("AMQP_PUBLISHERS", f"*={Connection(self.amqp_url).userid}")
         env.update(self.keys, AMQP_URL=self.amqp_url, VAR_DIR=str(self.dir / "var"), PYTHONPATH=str(ROOT),
                    ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD)
         env.update({f"DATABASE_URL_{name.upper()}": self.database_url(name) for name in SERVICES})

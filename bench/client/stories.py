@@ -3,10 +3,11 @@
     bench/.venv/bin/python bench/client/stories.py CONFIG.json
 
 CONFIG is {"urls": {service: base URL}, "parties": a JSON file of [{"client": {"id", "token"}, "freelancer": {...}}],
-"clients": N, "duration_s": seconds, "out": where the result goes}. Client i plays stories with freelancer i, back
-to back until the deadline; the story in flight then finishes. A story goes from posting a job to its milestone
-being `released` (the hiring saga, then the release saga): no payout, no review. The hire funds the first
-milestone, so the contract being `offered` is also the milestone being `funded`.
+"clients": N, "duration_s": seconds, "out": where the result goes}, and optionally "stories": how many to start in
+all. Client i plays stories with freelancer i, back to back until the deadline or until that many have started;
+the stories in flight then finish. With one client, every story is the only one in flight. A story goes from
+posting a job to its milestone being `released` (the hiring saga, then the release saga): no payout, no review.
+The hire funds the first milestone, so the contract being `offered` is also the milestone being `funded`.
 
 This runs in the bench's own environment (aiohttp), never the project's: it knows the services only by their API.
 """
@@ -17,11 +18,10 @@ import json
 import math
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
-
-from shared.ids import new_id
 
 AMOUNT = 10_000  # cents; the client's deposit (bench/sagas.py) pays for thousands of these and their fee
 JOB = {"title": "Benchmark a saga", "description": "One hire, one milestone, one release.", "skills": ["python"],
@@ -31,6 +31,11 @@ POLL_S = 0.02
 RELEASE_POLL_S = 0.005  # finer: the approve→released latency is measured by this poll
 WAIT_S = 60
 FAILURES_KEPT = 5
+
+
+def new_id() -> str:
+    """An Idempotency-Key. The kit makes its ids the same way, but this runs apart from the project."""
+    return str(uuid.uuid4())
 
 
 class StoryFailed(Exception):
@@ -90,9 +95,10 @@ async def story(api: Api, pair: dict, tally: dict) -> float:
     return (time.monotonic() - approving) * 1000
 
 
-async def play(api: Api, number: int, pair: dict, deadline: float, records: list[dict]) -> None:
-    """One client's stories, back to back until the deadline."""
-    while time.monotonic() < deadline:
+async def play(api: Api, number: int, pair: dict, deadline: float, records: list[dict], budget: list[int]) -> None:
+    """One client's stories, back to back until the deadline or until the clients' budget of stories is spent."""
+    while time.monotonic() < deadline and budget[0] != 0:
+        budget[0] -= 1
         tally = {"requests": 0, "writes": 0}
         record = {"client": number, "start": time.time()}
         began = time.monotonic()
@@ -115,7 +121,8 @@ async def drive(config: dict) -> dict:
         api = Api(session, config["urls"])
         began, cpu = time.monotonic(), time.process_time()
         deadline = began + config["duration_s"]
-        await asyncio.gather(*(play(api, number, pair, deadline, records)
+        budget = [config.get("stories") or -1]  # shared by the clients; below zero is no limit
+        await asyncio.gather(*(play(api, number, pair, deadline, records, budget)
                                for number, pair in enumerate(parties[:config["clients"]])))
         elapsed, cpu = time.monotonic() - began, time.process_time() - cpu
     return {"summary": summarize(config["clients"], records, elapsed, cpu), "stories": records}
