@@ -31,7 +31,7 @@ class Body:
 
     @classmethod
     def of(cls, payload: Any) -> Body:
-        data = current_app.json.dumps(payload).encode()
+        data = current_app.json.response(payload).get_data()  # byte for byte as every other JSON answer
         return cls(data, hashlib.blake2b(data, digest_size=16).hexdigest())
 
     def answer(self) -> Response:

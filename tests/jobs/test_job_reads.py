@@ -36,6 +36,8 @@ class TestAJobPost:
         assert response.status_code == 200
         assert response.mimetype == "application/json"
         assert response.json == dumped == job
+        with any_jobs.harness.app.app_context():
+            assert response.data == any_jobs.harness.app.json.response(dumped).get_data()  # as jsonify writes it
 
     def test_nobody_finds_a_job_that_is_not_there(self, any_jobs):
         response = any_jobs.http.get("/jobs/6f1c2a7e-0000-4000-8000-000000000000")
