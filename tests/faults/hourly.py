@@ -181,6 +181,24 @@ class HourlyDriver:
         return found
 
 
+class InvoiceWatch:
+    """How many of the stories' invoices contracts has moved to given states, read straight from its
+    database: quick enough to catch its worker in the middle of a batch."""
+
+    def __init__(self, suite: Suite, stories: list[HourlyStory]):
+        self.engine = sa.create_engine(suite.database_url("contracts", direct=True), poolclass=sa.pool.NullPool)
+        self.contracts = [story.contract_id for story in stories]
+
+    def count(self, *states: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM invoices WHERE contract_id IN :ids AND status IN :states")
+                                .bindparams(sa.bindparam("ids", expanding=True), sa.bindparam("states", expanding=True)),
+                                {"ids": self.contracts, "states": list(states)}).scalar()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 def judge(scenario: str, suite: Suite, hourly: HourlyDriver, bus: BusObserver, stories: list[HourlyStory], *,
           faults: list[str], tmp_path) -> Report:
     """Every guarantee of a paid week, checked once the load has settled; the caller asserts no problems."""

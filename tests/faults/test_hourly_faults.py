@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.hourly import WEEK, HourlyDriver, judge, plan
+from tests.faults.hourly import WEEK, HourlyDriver, InvoiceWatch, judge, plan
 from tests.faults.test_faults import assert_clean
 from tests.support import eventually
 
@@ -33,9 +33,8 @@ class TestHourlyBillingUnderFaults:
         def seen(type_: str) -> int:
             return sum(bus.count(type_, contract_id=story.contract_id) for story in stories)
 
-        def recorded(*states: str) -> int:
-            return sum(status in states for status in hourly.statuses(stories))
-
+        watch = InvoiceWatch(suite, stories)
+        recorded = watch.count
         faults = []
         # The charge: every timesheet closes while nobody can take the money.
         suite.kill(payments)
@@ -56,7 +55,7 @@ class TestHourlyBillingUnderFaults:
         suite.kill(payments)
         faults.append("SIGKILL payments-worker-1 before the review windows end")
         suite.restart(contracts, wait=False)
-        eventually(lambda: recorded("in_review", "releasing", "released") >= 1, 60, interval=0.05)
+        eventually(lambda: recorded("in_review", "releasing", "released") >= 1, 60, interval=0.01)
         suite.kill(contracts)
         faults.append(f"SIGKILL contracts-worker-1 at {recorded('in_review', 'releasing')}/{invoices} charges "
                       "recorded")
@@ -73,10 +72,11 @@ class TestHourlyBillingUnderFaults:
         assert eventually(lambda: seen("payments.invoice.released") == invoices, 60), (
             seen("payments.invoice.released"))
         suite.restart(contracts, wait=False)
-        eventually(lambda: recorded("released") >= 1, 60, interval=0.05)
+        eventually(lambda: recorded("released") >= 1, 60, interval=0.01)
         suite.kill(contracts)
         faults.append(f"SIGKILL contracts-worker-1 again at {recorded('released')}/{invoices} releases recorded")
         suite.restart(contracts)
+        watch.close()
 
         report = judge("hourly-charge-and-release-workers-killed", suite, hourly, bus, stories, faults=faults,
                        tmp_path=tmp_path)
