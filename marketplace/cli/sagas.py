@@ -62,7 +62,7 @@ def sagas_stuck(as_json: bool) -> None:
 
 
 def _dead_letter_errors(found, chosen) -> dict[str, str]:
-    """Why a dead letter about a milestone or a contract died, by its id (the newest letter's reason)."""
+    """Why a dead letter about a milestone, an invoice or a contract died, by its id (the newest letter's reason)."""
     from shared.dlq import dead_letters
 
     errors: dict[str, str] = {}
@@ -76,7 +76,7 @@ def _dead_letter_errors(found, chosen) -> dict[str, str]:
                 data = json.loads(letter.body).get("data") or {}
             except (ValueError, AttributeError):
                 continue
-            for key in ("milestone_id", "contract_id"):
+            for key in ("milestone_id", "invoice_id", "contract_id"):
                 if isinstance(data.get(key), str):
                     errors[data[key]] = f"{name} dead letter {letter.type}: {letter.error}"
     return errors

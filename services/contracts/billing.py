@@ -161,6 +161,9 @@ def _request(uow, contract: Contract, invoice: Invoice, resends: int = 0) -> Non
         data = {**ids, "freelancer_amount": invoice.freelancer_amount, "refund_amount": invoice.refund_amount,
                 "client_fee_bps": contract.client_fee_bps, "freelancer_fee_bps": contract.freelancer_fee_bps}
     sagas._emit(uow, contract, REQUESTS[invoice.status], data)
+    if resends == 0:
+        invoice.requested_at = utcnow()
+    invoice.resends = resends
     uow.schedule(RESEND_REQUEST, invoice.id, utcnow() + sagas.resend_delay(uow.settings, resends),
                  sagas._timer_payload(contract, status=invoice.status, resends=resends))
 

@@ -54,6 +54,10 @@ class Invoice(Base):
     refund_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadline of a request to payments (pending_payment, releasing, resolving), as a milestone's:
+    # when this step's request first went out, and how often it was sent again since.
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resends: Mapped[int] = mapped_column(default=0)
 
     # Invariant 1: one invoice per contract and period, whatever runs twice.
     __table_args__ = (sa.UniqueConstraint("contract_id", "period_start", name="uq_invoices_period"),)

@@ -19,9 +19,9 @@ class ContractsSettings(ServiceSettings):
     refund_response_window: timedelta = timedelta(days=7)
     dispute_response_window: timedelta = timedelta(days=5)
     mediation_accept_window: timedelta = timedelta(days=2)
-    # An in-flight saga step (a milestone funding, approved or refunding, a contract cancelling)
-    # unanswered this long is past its deadline: its request is sent again, then after twice as
-    # long, and so on up to `saga_resend_max` between re-sends.
+    # An in-flight saga step (a milestone funding, approved or refunding, a contract cancelling, an
+    # invoice waiting for payments) unanswered this long is past its deadline: its request is sent
+    # again, then after twice as long, and so on up to `saga_resend_max` between re-sends.
     saga_resend_after: timedelta = timedelta(minutes=1)
     saga_resend_max: timedelta = timedelta(hours=1)
     # Hourly contracts: the calendar-anchored period, the edit window after it, the review window

@@ -2,7 +2,10 @@
 
 A step is stuck once its first deadline (SAGA_RESEND_AFTER after it began) has passed with no
 answer: its request is being sent again with backoff, and an operator should look at why payments
-does not answer (its worker down, the request or the answer parked in dead letters).
+does not answer (its worker down, the request or the answer parked in dead letters). The steps are
+a milestone's (funding, approved, refunding, splitting), a fixed-price contract's cancelling, and an
+hourly invoice's (pending_payment: the charge, releasing: the release once the review window is
+over, resolving: an admin's split).
 """
 from __future__ import annotations
 
@@ -10,23 +13,29 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from services.contracts import billing
+from services.contracts.hourly_models import Invoice
 from services.contracts.models import Contract, Milestone
 from services.contracts.sagas import REQUESTS, deadline
 from services.contracts.states import CLAIMED, IN_FLIGHT
 from shared.db import utcnow
 from shared.service import StuckSaga
 
-STATES = (*IN_FLIGHT, "cancelling")
+INVOICE_WAITING = tuple(billing.REQUESTS)  # pending_payment, releasing, resolving
+STATES = (*IN_FLIGHT, "cancelling", *INVOICE_WAITING)
 # A cancelling contract that waits for a claim (a refund request or a dispute) waits on the claim's own
 # deadline, days long by design: it is not stuck.
 UNCLAIMED = ~sa.exists().where(Milestone.contract_id == Contract.id, Milestone.status.in_(CLAIMED))
 # An hourly contract that is cancelling waits for its last periods' invoices (days, by design), not for
-# an answer from payments: it is not stuck.
+# an answer from payments: it is not stuck (each of those invoices is, past its own deadline).
 FIXED_PRICE = Contract.type != "hourly"
+# An invoice in `payment_failed` waits for the client's money, which payments retries by itself; one
+# `in_review` or `disputed` waits for the client or an admin: none of them waits for an answer.
+INVOICE_SINCE = sa.func.coalesce(Invoice.requested_at, Invoice.created_at)
 
 
 def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
-    """Every in-flight milestone and cancelling contract past its first deadline, oldest first."""
+    """Every in-flight milestone, cancelling contract and waiting invoice past its first deadline, oldest first."""
     now = now or utcnow()
     cutoff = now - settings.saga_resend_after
     found: list[StuckSaga] = []
@@ -55,6 +64,18 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
             next_attempt_at=deadline(settings, since, contract.resends or 0),
             why=(f"waiting for milestone {', '.join(waiting)}" if waiting else "nothing in flight; settles next check"),
             last_error=None))
+    invoices = session.execute(
+        sa.select(Invoice, Contract.status).join(Contract, Invoice.contract_id == Contract.id)
+        .where(Invoice.status.in_(INVOICE_WAITING), INVOICE_SINCE <= cutoff)
+        .order_by(INVOICE_SINCE, Invoice.id)).all()
+    for invoice, contract_status in invoices:
+        since = invoice.requested_at or invoice.created_at
+        found.append(StuckSaga(
+            kind="invoice", id=invoice.id, state=invoice.status, since=since, attempts=invoice.resends or 0,
+            next_attempt_at=deadline(settings, since, invoice.resends or 0),
+            why=f"no answer from payments to {billing.REQUESTS[invoice.status]} (contract {invoice.contract_id}, "
+                f"{contract_status}, period {invoice.period_start:%Y-%m-%d %H:%M:%SZ})",
+            last_error=invoice.last_error))
     found.sort(key=lambda saga: (saga.since, saga.id))
     return found
 
@@ -73,7 +94,11 @@ def count_stuck(runtime) -> dict[tuple[str, ...], float]:
             sa.select(sa.func.count()).select_from(Contract)
             .where(Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE,
                    sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
-    for status, count in milestones:
+        invoices = session.execute(
+            sa.select(Invoice.status, sa.func.count())
+            .where(Invoice.status.in_(INVOICE_WAITING), INVOICE_SINCE <= cutoff)
+            .group_by(Invoice.status)).all()
+    for status, count in [*milestones, *invoices]:
         counts[(status,)] = float(count)
     counts[("cancelling",)] = float(cancelling or 0)
     return counts

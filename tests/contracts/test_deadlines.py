@@ -14,10 +14,13 @@ from click.testing import CliRunner
 
 from marketplace.cli import cli
 from services.contracts import SERVICE, sagas
+from services.contracts.hourly_models import Invoice
 from services.contracts.models import Base, Milestone
+from services.contracts.stuck import stuck_sagas
 from shared.db import migrate, utcnow
 from shared.events import Envelope
 from shared.tables import TimerRow
+from tests.contracts.hourly import SHORT, hourly_active
 from tests.platform.test_timer_kinds import upgrade_to
 from tests.support import eventually
 
@@ -33,11 +36,13 @@ def resent(deal, type_: str, times: int = 1, **match) -> list[dict]:
     return eventually(copies, 15, message=f"{type_} was not sent again {times} time(s)")
 
 
-def stuck_gauge(desk) -> dict[str, float]:
+def stuck_gauge(desk, states=("funding", "approved", "refunding", "cancelling")) -> dict[str, float]:
     desk.harness.runtime.refresh_gauges()
     registry = desk.harness.runtime.metrics.registry
-    return {state: registry.get_sample_value("sagas_stuck", {"state": state})
-            for state in ("funding", "approved", "refunding", "cancelling")}
+    return {state: registry.get_sample_value("sagas_stuck", {"state": state}) for state in states}
+
+
+INVOICE_STATES = ("pending_payment", "releasing", "resolving")
 
 
 def sagas_stuck_command(desk, *args: str):
@@ -163,6 +168,66 @@ class TestTheAlarm:
         assert listed["id"] == deal.milestone_id(0)
         assert listed["last_error"].startswith("contracts dead letter payments.escrow.funded:")
 
+class TestStuckInvoices:
+    def test_the_gauge_counts_an_unanswered_charge_then_an_unanswered_release_and_clears(self, make_contracts):
+        contracts = make_contracts(**SHORT, **FAST)
+        deal = hourly_active(contracts)
+        deal.log(30)
+        invoice = deal.wait_invoice("pending_payment")
+
+        eventually(lambda: stuck_gauge(contracts, INVOICE_STATES) == {"pending_payment": 1, "releasing": 0,
+                                                                      "resolving": 0},
+                   10, message=f"gauge is {stuck_gauge(contracts, INVOICE_STATES)}")
+        deal.charged(invoice)
+        deal.wait_invoice("in_review")
+        # The review window passes, the release is asked for and never answered.
+        eventually(lambda: stuck_gauge(contracts, INVOICE_STATES) == {"pending_payment": 0, "releasing": 1,
+                                                                      "resolving": 0},
+                   10, message=f"gauge is {stuck_gauge(contracts, INVOICE_STATES)}")
+        deal.released(invoice)
+        deal.wait_invoice("released")
+        assert stuck_gauge(contracts, INVOICE_STATES) == {"pending_payment": 0, "releasing": 0, "resolving": 0}
+        assert b'sagas_stuck{state="releasing"} 0.0' in contracts.harness.runtime.metrics.render()
+
+    def test_marketplace_sagas_stuck_lists_an_unanswered_charge_and_why(self, make_contracts):
+        contracts = make_contracts(**SHORT, **FAST)
+        deal = hourly_active(contracts)
+        deal.log(30)
+        invoice = deal.wait_invoice("pending_payment")
+
+        resent(deal, "contracts.invoice.charge_requested")
+        shown = sagas_stuck_command(contracts)
+
+        assert shown.exit_code == 0, shown.output
+        header, row, *_, total = shown.output.splitlines()
+        assert row.split()[:4] == ["contracts", "invoice", invoice["id"], "pending_payment"]
+        assert "contracts.invoice.charge_requested" in row and deal.id in row
+        assert total == "1 saga step(s) past their deadline"
+        [listed] = [json.loads(line) for line in sagas_stuck_command(contracts, "--json").output.splitlines()]
+        assert (listed["kind"], listed["id"], listed["state"]) == ("invoice", invoice["id"], "pending_payment")
+        assert listed["attempts"] >= 1 and listed["next_attempt_at"] > listed["since"]
+
+    def test_the_listing_names_the_dead_letter_that_kept_the_charge_from_the_invoice(self, make_contracts):
+        contracts = make_contracts(**SHORT, **FAST)
+        deal = hourly_active(contracts)
+        deal.log(30)
+        invoice = deal.wait_invoice("pending_payment")
+        # An answer contracts cannot take (it fails its schema), so it is dead-lettered at once.
+        bad = Envelope("payments.invoice.charged", {"contract_id": deal.id, "invoice_id": invoice["id"],
+                                                    "amount": "ten thousand"}, "payments", deal.id)
+        contracts.harness.runtime.bus.publish([bad], settled=lambda _: None)
+
+        eventually(lambda: contracts.consumed("payments.invoice.charged", "dead"), 10,
+                   message="the bad answer was never dead-lettered")
+        resent(deal, "contracts.invoice.charge_requested")
+        shown = sagas_stuck_command(contracts, "--json")
+
+        assert shown.exit_code == 0, shown.output
+        [listed] = [json.loads(line) for line in shown.output.splitlines()]
+        assert listed["id"] == invoice["id"]
+        assert listed["last_error"].startswith("contracts dead letter payments.invoice.charged:")
+
+
 class TestOnRabbitMQAndPostgreSQL:
     def test_a_lost_funding_request_is_sent_again_listed_counted_and_then_answered(self, make_contracts_live):
         contracts = make_contracts_live(**FAST)
@@ -215,6 +280,36 @@ class TestStepsInFlightBeforeTheUpgrade:
                          (sagas.RESEND_REQUEST, "m2"): {"contract_id": "k2", "correlation_id": "k2"},
                          (sagas.RESEND_CANCELLATION, "k1"): {"contract_id": "k1", "correlation_id": "k1"}}
         assert requested["m1"] is not None and requested["m2"] is not None and requested["m3"] is None
+
+
+    def test_invoices_already_waiting_for_payments_count_from_the_upgrade(self, make_database):
+        database = make_database("contracts")
+        upgrade_to(database, SERVICE, "kit@head", "contracts_0006")
+        long_ago = utcnow() - timedelta(days=30)
+        stamp = {"type_": sa.DateTime(timezone=True)}
+        with database.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO contracts (id, job_id, proposal_id, client_id, freelancer_id, title, currency, status, "
+                "client_fee_bps, freelancer_fee_bps, released_amount, created_at, type) VALUES ('k', 'j', 'p', 'c', "
+                "'f', 't', 'USD', 'active', 500, 1000, 0, :at, 'hourly')").bindparams(sa.bindparam("at", **stamp)),
+                {"at": long_ago})
+            connection.execute(sa.text(
+                "INSERT INTO invoices (id, contract_id, period_start, period_end, total_minutes, billable_minutes, "
+                "hourly_rate, amount, client_fee, currency, status, created_at) VALUES (:id, 'k', :start, :start, 60, "
+                "60, 6000, 6000, 300, 'USD', :status, :at)").bindparams(
+                sa.bindparam("start", **stamp), sa.bindparam("at", **stamp)),
+                [{"id": status, "status": status, "start": long_ago + timedelta(days=n), "at": long_ago}
+                 for n, status in enumerate(("pending_payment", "releasing", "in_review", "payment_failed"))])
+
+        migrate(database, SERVICE.migrations)
+
+        with database.transaction() as session:
+            noted = {row.id: (row.requested_at is not None, row.resends) for row in session.scalars(sa.select(Invoice))}
+        assert noted == {"pending_payment": (True, 0), "releasing": (True, 0), "in_review": (False, 0),
+                         "payment_failed": (False, 0)}
+        # Counted from the upgrade, not from the invoicing a month ago: not stuck yet.
+        with database.transaction() as session:
+            assert stuck_sagas(session, SERVICE.settings()) == []
 
 
 class TestTheSchema:
