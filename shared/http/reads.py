@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, cast
 
 from flask import Response, current_app, request
 from sqlalchemy import event
@@ -31,7 +31,8 @@ class Body:
 
     @classmethod
     def of(cls, payload: Any) -> Body:
-        data = current_app.json.response(payload).get_data()  # byte for byte as every other JSON answer
+        written = cast(Response, current_app.json.response(payload))  # byte for byte as every other JSON answer
+        data = written.get_data()
         return cls(data, hashlib.blake2b(data, digest_size=16).hexdigest())
 
     def answer(self) -> Response:
