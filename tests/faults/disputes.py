@@ -226,6 +226,7 @@ def judge(scenario: str, suite: Suite, disputes: DisputeDriver, bus: BusObserver
             report.stuck_stories.append(f"#{story.number} after {story.steps}: {error}")
     _check_contracts(disputes, stories, report)
     _check_money(suite, disputes, stories, report)
+    suite.wait_published(bus)
     _check_events(bus, stories, report)
     report.completed = sum(claim_done for claim_done in _done_claims(disputes, stories))
     report.stuck = len(claims) - report.completed

@@ -215,6 +215,7 @@ def judge(scenario: str, suite: Suite, hourly: HourlyDriver, bus: BusObserver, s
                                        if story.released is not None and story.logged is not None), default=0.0)
     _check_contracts(hourly, stories, report)
     _check_money(suite, hourly, stories, report)
+    suite.wait_published(bus)
     _check_events(bus, stories, report)
     suite.scrape_workers()
     report.duplicates_suppressed = suite.counted("events_consumed_total:duplicate")

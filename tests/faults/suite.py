@@ -311,6 +311,31 @@ class Suite:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.api_ports[service]}"
 
+    def unsent(self) -> dict[str, int]:
+        """Each service's outbox rows not yet published (a worker killed between its commit and its publish
+        leaves its events there for the sweep, a few seconds after its restart)."""
+        counts = {}
+        for name in SERVICES:
+            engine = sa.create_engine(self.database_url(name, direct=True), poolclass=sa.pool.NullPool)
+            try:
+                with engine.connect() as conn:
+                    counts[name] = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar()
+            finally:
+                engine.dispose()
+        return counts
+
+    def wait_published(self, bus, timeout: float = 60) -> None:
+        """Until every outbox is published and the observer has seen nothing new for a moment: only then does
+        what is on the bus say what the suite did."""
+        deadline = time.monotonic() + timeout
+        while (left := {name: n for name, n in self.unsent().items() if n}) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not left, f"events never published: {left}"
+        seen = -1
+        while seen != len(bus.events) and time.monotonic() < deadline:
+            seen = len(bus.events)
+            time.sleep(0.5)
+
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         for name, api in self.apis.items():

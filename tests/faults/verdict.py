@@ -85,6 +85,7 @@ def judge(scenario: str, suite: Suite, driver: Driver, bus: BusObserver, stories
     _check_participants(driver, stories, report)
     _check_balances(driver, stories, report)
     _check_ledger(driver, report)
+    suite.wait_published(bus)
     _check_events(bus, stories, report)
     suite.scrape_workers()
     report.duplicates_suppressed = suite.counted("events_consumed_total:duplicate")
