@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from datetime import timedelta
 
 import pytest
@@ -155,3 +156,23 @@ def wire(amqp_url):
     observer = Wire(amqp_url)
     yield observer
     observer.close()
+
+
+@pytest.fixture
+def serve():
+    """`serve(wsgi_app)` -> its URL: the app on a loopback port of its own, threaded (as `marketplace dev`
+    serves it), stopped after the test."""
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(app) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 from datetime import timedelta
 
 import pytest
@@ -155,35 +154,16 @@ class TestPruning:
             assert session.get(Attachment, kept["id"]) is not None
 
 
-@pytest.fixture
-def served():
-    """`served(wsgi_app)` -> its URL: the app on a loopback port of its own, threaded, stopped after the test."""
-    from werkzeug.serving import make_server
-
-    servers = []
-
-    def start(app) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 class TestThroughTheGateway:
     """Over real sockets: caller → the gateway of `make run` and `marketplace stack` → messages, and back."""
 
     def test_ten_mebibytes_go_up_and_come_back_intact_and_one_byte_more_is_a_413_problem(self, messages, room,
-                                                                                          served):
+                                                                                          serve):
         from marketplace import gateway, registry
 
         proposal, room_id = room
         targets = {name: "http://127.0.0.1:9" for name in registry.NAMES}
-        url = served(gateway.proxy({**targets, "messages": served(messages.harness.app)}))
+        url = serve(gateway.proxy({**targets, "messages": serve(messages.harness.app)}))
         headers = {**messages.harness.headers(proposal.client_id), "Content-Type": "application/octet-stream"}
         content = bytes(range(256)) * (MAX_SIZE // 256)
 

@@ -5,12 +5,10 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from services.messages import stream as live
 from tests.messages.helpers import Proposal
@@ -22,22 +20,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def serve():
-    """`serve(app)`: the app on a port of its own, threaded, as `marketplace dev` serves it; its URL."""
-    servers = []
-
-    def start(app) -> str:
-        server = make_server("127.0.0.1", free_port(), app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def token(messages, user_id: str, roles=("client",)) -> str:

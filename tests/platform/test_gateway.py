@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from urllib.parse import urljoin
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from marketplace import gateway, registry
@@ -26,23 +24,6 @@ def echo(environ, start_response):
             "forwarded_host": environ.get("HTTP_X_FORWARDED_HOST"), "host": environ.get("HTTP_HOST")}
     start_response("201 CREATED", [("Content-Type", "application/json"), ("Location", "/jobs/1")])
     return [json.dumps(seen).encode()]
-
-
-@pytest.fixture
-def serve():
-    """`serve(wsgi_app)` -> its URL on a free loopback port, stopped after the test."""
-    servers = []
-
-    def start(app) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
