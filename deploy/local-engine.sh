@@ -6,10 +6,12 @@
 #                                     variables that point compose and the tests at them
 #   deploy/local-engine.sh app        the same, then the marketplace image itself (MARKETPLACE_IMAGE)
 #   deploy/local-engine.sh env        only print the variables (the images must exist)
+#   deploy/local-engine.sh forget-stale  only remove the engine's stale pid files (step 1 does it too)
 #
 # What it does, each step skipped when already done:
 #   1. the engine: if `docker info` does not answer, start `dockerd` in the background (log in
 #      MARKETPLACE_ENGINE_LOG); as root on Debian, install docker.io and debootstrap first if missing.
+#      Pid files a killed engine left behind are removed first (forget_stale_pids).
 #   2. the Debian bases: debootstrap bookworm (minbase) once into MARKETPLACE_ENGINE_CACHE, then
 #      `docker import` it as marketplace-local/debian:bookworm; the same for sid (the nginx image
 #      needs a newer nginx than bookworm has).
@@ -28,6 +30,8 @@
 #   MARKETPLACE_IMAGE          [marketplace:local]              the image `app` builds
 #   PYTHON                     [python3]                        the pip that downloads the wheels
 #   MARKETPLACE_ENGINE_INDEX_PORT [38573]                       the loopback port of the wheel index
+#   MARKETPLACE_ENGINE_PIDS    [/var/run/docker.pid:dockerd /var/run/docker/containerd/containerd.pid:containerd]
+#                              the engine's pid files, each with the program it must name
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +41,7 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 APP_IMAGE="${MARKETPLACE_IMAGE:-marketplace:local}"
 PYTHON="${PYTHON:-python3}"
 INDEX_PORT="${MARKETPLACE_ENGINE_INDEX_PORT:-38573}"
+PID_FILES="${MARKETPLACE_ENGINE_PIDS:-/var/run/docker.pid:dockerd /var/run/docker/containerd/containerd.pid:containerd}"
 BASE=marketplace-local/debian:bookworm
 SID_BASE=marketplace-local/debian:sid
 # The stable names compose and the tests are given (each also tagged by content hash).
@@ -68,16 +73,36 @@ ensure_engine() {
     die "DOCKER_HOST=$DOCKER_HOST does not answer (a remote engine is not started from here)"
   command -v dockerd >/dev/null || install_engine
   [ "$(id -u)" = 0 ] || die "no engine answers and starting dockerd needs root (or start Docker yourself)"
+  forget_stale_pids
   say "starting dockerd (log: $LOG)"
   mkdir -p "$(dirname "$LOG")"
   # Detached from this shell, so it outlives the script; it is left running on purpose.
   setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 60); do
+  local pid=$!
+  for _ in $(seq 120); do
     answers && { say "the engine answers"; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
     sleep 1
   done
   tail -20 "$LOG" >&2 || true
-  die "dockerd did not answer within 60s (see $LOG)"
+  die "dockerd did not answer (see $LOG)"
+}
+
+# A killed engine leaves its pid files behind, and /run is not always a tmpfs: once the number is
+# another live process's, dockerd takes it for a containerd still running and waits for it until
+# "timeout waiting for containerd to start", or for a dockerd still running and refuses to start.
+# A pid file is stale unless the process it names is that program.
+forget_stale_pids() {
+  local file name pid
+  for file in $PID_FILES; do
+    name="${file##*:}" file="${file%:*}"
+    [ -f "$file" ] || continue
+    pid="$(tr -dc 0-9 <"$file")"
+    if [ "$(cat "/proc/${pid:-0}/comm" 2>/dev/null)" != "$name" ]; then
+      say "removing the stale $file (pid ${pid:-none} is not $name)"
+      rm -f "$file"
+    fi
+  done
 }
 
 install_engine() {
@@ -203,5 +228,6 @@ case "${1:-images}" in
     if [ "${1:-}" = app ]; then build_app; fi
     print_env "${1:-}" ;;
   env) print_env ;;
-  *) die "usage: $0 [images|app|env]" ;;
+  forget-stale) forget_stale_pids ;;
+  *) die "usage: $0 [images|app|env|forget-stale]" ;;
 esac
