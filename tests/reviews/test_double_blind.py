@@ -74,6 +74,10 @@ def short_window(make_reviews):
     return reviews
 
 
+# The window is a second; a worker on a busy machine may back off a failed round first (1 s, 2 s, 4 s).
+CLOSES_WITHIN = 15
+
+
 def closed(reviews, contract_id):
     return lambda: (window := reviews.window(contract_id)) is not None and window.status == "closed"
 
@@ -85,7 +89,7 @@ class TestWindowCloses:
         author, other = parties(contract, first)
         review = short_window.reviewed(author, contract.id, rating=3)
 
-        eventually(closed(short_window, contract.id), timeout=5)
+        eventually(closed(short_window, contract.id), timeout=CLOSES_WITHIN)
 
         [published] = short_window.about(other).json["items"]
         assert published["id"] == review["id"] and published["status"] == "published"
@@ -97,7 +101,7 @@ class TestWindowCloses:
     def test_a_window_nobody_used_closes_with_nothing_to_publish(self, short_window):
         contract = short_window.contract_ended()
 
-        eventually(closed(short_window, contract.id), timeout=5)
+        eventually(closed(short_window, contract.id), timeout=CLOSES_WITHIN)
 
         assert short_window.published_events(contract.id) == []
         assert short_window.of_contract(contract.client_id, contract.id).json["items"] == []
@@ -106,7 +110,7 @@ class TestWindowCloses:
     def test_no_review_is_taken_once_the_window_has_closed(self, short_window):
         contract = short_window.contract_ended()
         short_window.reviewed(contract.client_id, contract.id)
-        eventually(closed(short_window, contract.id), timeout=5)
+        eventually(closed(short_window, contract.id), timeout=CLOSES_WITHIN)
 
         late = short_window.submit(contract.freelancer_id, contract.id)
 
