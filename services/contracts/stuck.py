@@ -32,30 +32,35 @@ FIXED_PRICE = Contract.type != "hourly"
 # An invoice in `payment_failed` waits for the client's money, which payments retries by itself; one
 # `in_review` or `disputed` waits for the client or an admin: none of them waits for an answer.
 INVOICE_SINCE = sa.func.coalesce(Invoice.requested_at, Invoice.created_at)
+MILESTONE_SINCE = sa.func.coalesce(Milestone.requested_at, Milestone.created_at)
+CANCELLING_SINCE = sa.func.coalesce(Contract.cancelling_at, Contract.created_at)
+
+
+def milestones_past(cutoff: datetime) -> tuple:
+    return Milestone.status.in_(IN_FLIGHT), MILESTONE_SINCE <= cutoff
+
+
+def cancelling_past(cutoff: datetime) -> tuple:
+    return Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE, CANCELLING_SINCE <= cutoff
+
+
+def invoices_past(cutoff: datetime) -> tuple:
+    return Invoice.status.in_(INVOICE_WAITING), INVOICE_SINCE <= cutoff
 
 
 def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSaga]:
     """Every in-flight milestone, cancelling contract and waiting invoice past its first deadline, oldest first."""
-    now = now or utcnow()
-    cutoff = now - settings.saga_resend_after
+    cutoff = (now or utcnow()) - settings.saga_resend_after
     found: list[StuckSaga] = []
     milestones = session.execute(
         sa.select(Milestone, Contract.status).join(Contract, Milestone.contract_id == Contract.id)
-        .where(Milestone.status.in_(IN_FLIGHT),
-               sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
-        .order_by(Milestone.requested_at, Milestone.id)).all()
+        .where(*milestones_past(cutoff)).order_by(MILESTONE_SINCE, Milestone.id)).all()
     for milestone, contract_status in milestones:
-        since = milestone.requested_at or milestone.created_at
-        found.append(StuckSaga(
-            kind="milestone", id=milestone.id, state=milestone.status, since=since, attempts=milestone.resends or 0,
-            next_attempt_at=deadline(settings, since, milestone.resends or 0),
-            why=f"no answer from payments to {REQUESTS[milestone.status]} (contract {milestone.contract_id}, "
-                f"{contract_status})",
-            last_error=milestone.last_error))
+        found.append(_waiting_for_payments("milestone", milestone, settings, why=(
+            f"no answer from payments to {REQUESTS[milestone.status]} (contract {milestone.contract_id}, "
+            f"{contract_status})")))
     contracts = session.execute(
-        sa.select(Contract).where(Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE,
-                                  sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff)
-        .order_by(Contract.cancelling_at, Contract.id)).scalars().all()
+        sa.select(Contract).where(*cancelling_past(cutoff)).order_by(CANCELLING_SINCE, Contract.id)).scalars().all()
     for contract in contracts:
         since = contract.cancelling_at or contract.created_at
         waiting = [f"{m.id} {m.status}" for m in contract.milestones if m.status in IN_FLIGHT]
@@ -66,18 +71,20 @@ def stuck_sagas(session, settings, now: datetime | None = None) -> list[StuckSag
             last_error=None))
     invoices = session.execute(
         sa.select(Invoice, Contract.status).join(Contract, Invoice.contract_id == Contract.id)
-        .where(Invoice.status.in_(INVOICE_WAITING), INVOICE_SINCE <= cutoff)
-        .order_by(INVOICE_SINCE, Invoice.id)).all()
+        .where(*invoices_past(cutoff)).order_by(INVOICE_SINCE, Invoice.id)).all()
     for invoice, contract_status in invoices:
-        since = invoice.requested_at or invoice.created_at
-        found.append(StuckSaga(
-            kind="invoice", id=invoice.id, state=invoice.status, since=since, attempts=invoice.resends or 0,
-            next_attempt_at=deadline(settings, since, invoice.resends or 0),
-            why=f"no answer from payments to {billing.REQUESTS[invoice.status]} (contract {invoice.contract_id}, "
-                f"{contract_status}, period {invoice.period_start:%Y-%m-%d %H:%M:%SZ})",
-            last_error=invoice.last_error))
+        found.append(_waiting_for_payments("invoice", invoice, settings, why=(
+            f"no answer from payments to {billing.REQUESTS[invoice.status]} (contract {invoice.contract_id}, "
+            f"{contract_status}, period {invoice.period_start:%Y-%m-%d %H:%M:%SZ})")))
     found.sort(key=lambda saga: (saga.since, saga.id))
     return found
+
+
+def _waiting_for_payments(kind: str, row, settings, *, why: str) -> StuckSaga:
+    """A milestone or an invoice whose request to payments is being sent again (both keep the same columns)."""
+    since = row.requested_at or row.created_at
+    return StuckSaga(kind=kind, id=row.id, state=row.status, since=since, attempts=row.resends or 0,
+                     next_attempt_at=deadline(settings, since, row.resends or 0), why=why, last_error=row.last_error)
 
 
 def count_stuck(runtime) -> dict[tuple[str, ...], float]:
@@ -85,19 +92,11 @@ def count_stuck(runtime) -> dict[tuple[str, ...], float]:
     counts: dict[tuple[str, ...], float] = {(state,): 0.0 for state in STATES}
     cutoff = utcnow() - runtime.service_settings.saga_resend_after
     with runtime.db.transaction() as session:
-        milestones = session.execute(
-            sa.select(Milestone.status, sa.func.count())
-            .where(Milestone.status.in_(IN_FLIGHT),
-                   sa.func.coalesce(Milestone.requested_at, Milestone.created_at) <= cutoff)
-            .group_by(Milestone.status)).all()
-        cancelling = session.scalar(
-            sa.select(sa.func.count()).select_from(Contract)
-            .where(Contract.status == "cancelling", UNCLAIMED, FIXED_PRICE,
-                   sa.func.coalesce(Contract.cancelling_at, Contract.created_at) <= cutoff))
-        invoices = session.execute(
-            sa.select(Invoice.status, sa.func.count())
-            .where(Invoice.status.in_(INVOICE_WAITING), INVOICE_SINCE <= cutoff)
-            .group_by(Invoice.status)).all()
+        milestones = session.execute(sa.select(Milestone.status, sa.func.count())
+                                     .where(*milestones_past(cutoff)).group_by(Milestone.status)).all()
+        cancelling = session.scalar(sa.select(sa.func.count()).select_from(Contract).where(*cancelling_past(cutoff)))
+        invoices = session.execute(sa.select(Invoice.status, sa.func.count())
+                                   .where(*invoices_past(cutoff)).group_by(Invoice.status)).all()
     for status, count in [*milestones, *invoices]:
         counts[(status,)] = float(count)
     counts[("cancelling",)] = float(cancelling or 0)
