@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from marketplace.registry import NAMES as SERVICES
 from shared.ids import new_id
 from tests.faults.bus import BusObserver
-from tests.faults.stories import CARD, Driver, Party, StoryFailed, fee
+from tests.faults.stories import CARD, OnAContract, Party, StoryFailed, fee, part
 from tests.faults.suite import Suite
-from tests.faults.verdict import Report
+from tests.faults.verdict import Report, close
 
 CLIENT_BPS, FREELANCER_BPS = 500, 1000
 # Each step of a disputed milestone's money happens once; a split never also releases or refunds it.
@@ -110,26 +109,10 @@ def plan(count: int, milestones: int, seed: int) -> list[DisputeStory]:
     return stories
 
 
-class DisputeDriver:
+class DisputeDriver(OnAContract):
     """Brings each story to the move before its split (all workers up), then fires the splits together."""
 
-    def __init__(self, driver: Driver):
-        self.driver, self.http, self.wait = driver, driver.http, driver.wait
-        self.admin_token = driver.admin()
-
-    def contract(self, story: DisputeStory) -> dict:
-        """The contract as its client sees it; `{}` until contracts has made it from the hire."""
-        return self.http("GET", f"/contracts/{story.contract_id}", story.client.token, expect=(200, 404))
-
-    def wait_contract(self, story: DisputeStory, what: str, predicate) -> dict:
-        deadline = time.monotonic() + self.wait
-        while time.monotonic() < deadline:
-            contract = self.contract(story)
-            if contract.get("id") and predicate(contract):
-                return contract
-            time.sleep(0.25)
-        raise StoryFailed(f"dispute story {story.number}: contract {story.contract_id} never {what} "
-                          f"(last: {self.contract(story)})")
+    kind = "dispute"
 
     def set_up(self, story: DisputeStory) -> DisputeStory:
         http, driver = self.http, self.driver
@@ -232,22 +215,7 @@ def judge(scenario: str, suite: Suite, disputes: DisputeDriver, bus: BusObserver
     report.stuck = len(claims) - report.completed
     report.slowest_saga_seconds = max((story.settled - story.fired for story in stories
                                        if story.settled is not None and story.fired is not None), default=0.0)
-    suite.scrape_workers()
-    report.duplicates_suppressed = suite.counted("events_consumed_total:duplicate")
-    report.dead_lettered = suite.counted("events_dead_lettered_total")
-    report.duplicates_delivered = bus.duplicated
-    report.events_seen = len(bus.events)
-    left = {service: suite.dead_letters(service).list() for service in SERVICES}
-    report.dead_letters_left = sum(len(letters) for letters in left.values())
-    if report.dead_letters_left:
-        report.problems.append("dead letters left: " + "; ".join(
-            f"{service}: {letter.type} {letter.error[:200]}" for service, letters in left.items() for letter in letters))
-    try:
-        suite.check_alive()
-    except AssertionError as error:
-        report.problems.append(str(error)[:2000])
-    report.publish(tmp_path)
-    return report
+    return close(report, suite, bus, tmp_path)
 
 
 def _done_claims(disputes: DisputeDriver, stories: list[DisputeStory]) -> list[bool]:
@@ -308,10 +276,10 @@ def _check_money(suite: Suite, disputes: DisputeDriver, stories: list[DisputeSto
         for side, party in (("client", story.client), ("freelancer", story.freelancer)):
             # The freelancer's shares leave `pending` once PAYOUT_HOLD has passed: waited for, then exact.
             try:
-                disputes.driver.wait_balance(party, lambda b, want=expected[side]: _part(b, want) == want, "")
+                disputes.driver.wait_balance(party, lambda b, want=expected[side]: part(b, want) == want, "")
             except StoryFailed:
                 pass
-            got = _part(disputes.driver.balance(party), expected[side])
+            got = part(disputes.driver.balance(party), expected[side])
             if got != expected[side]:
                 report.problems.append(f"story {story.number} {side} balance {got} != model {expected[side]}")
     check = disputes.http("GET", "/payments/ledger/check", disputes.admin_token)
@@ -319,10 +287,6 @@ def _check_money(suite: Suite, disputes: DisputeDriver, stories: list[DisputeSto
     if (not check["balanced"] or check["total"] != 0 or check["negative_accounts"] or check["mismatched_accounts"]
             or check["unbalanced_entries"] or check["escrow_mismatches"] or check["platform_fees"] != fees):
         report.problems.append(f"ledger check (platform fees expected {fees}): {check}")
-
-
-def _part(balance: dict, like: dict) -> dict:
-    return {key: balance[key] for key in like}
 
 
 def _check_split(conn, story: DisputeStory, claim: Claim, report: Report) -> None:

@@ -15,12 +15,11 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from marketplace.registry import NAMES as SERVICES
 from shared.ids import new_id
 from tests.faults.bus import BusObserver
-from tests.faults.stories import CARD, Driver, Party, StoryFailed, fee
+from tests.faults.stories import CARD, OnAContract, Party, StoryFailed, fee, part
 from tests.faults.suite import Suite
-from tests.faults.verdict import Report
+from tests.faults.verdict import Report, close
 
 CLIENT_BPS, FREELANCER_BPS = 500, 1000
 # A week of a few seconds: time is logged in a 6 s period, final 2 s after it, reviewed 3 s after the charge.
@@ -90,29 +89,13 @@ def plan(count: int, seed: int) -> list[HourlyStory]:
     return stories
 
 
-class HourlyDriver:
+class HourlyDriver(OnAContract):
     """Hires each story's freelancer (all workers up), logs every story's time in one period, then watches."""
 
-    def __init__(self, driver: Driver):
-        self.driver, self.http, self.wait = driver, driver.http, driver.wait
-        self.admin_token = driver.admin()
-
-    def contract(self, story: HourlyStory) -> dict:
-        """The contract as its client sees it; `{}` until contracts has made it from the hire."""
-        return self.http("GET", f"/contracts/{story.contract_id}", story.client.token, expect=(200, 404))
+    kind = "hourly"
 
     def invoices(self, story: HourlyStory) -> list[dict]:
         return self.http("GET", f"/contracts/{story.contract_id}/invoices", story.client.token)["items"]
-
-    def wait_contract(self, story: HourlyStory, what: str, predicate) -> dict:
-        deadline = time.monotonic() + self.wait
-        while time.monotonic() < deadline:
-            contract = self.contract(story)
-            if contract.get("id") and predicate(contract):
-                return contract
-            time.sleep(0.25)
-        raise StoryFailed(f"hourly story {story.number}: contract {story.contract_id} never {what} "
-                          f"(last: {self.contract(story)})")
 
     def set_up(self, story: HourlyStory) -> HourlyStory:
         http, driver = self.http, self.driver
@@ -217,22 +200,7 @@ def judge(scenario: str, suite: Suite, hourly: HourlyDriver, bus: BusObserver, s
     _check_money(suite, hourly, stories, report)
     suite.wait_published(bus)
     _check_events(bus, stories, report)
-    suite.scrape_workers()
-    report.duplicates_suppressed = suite.counted("events_consumed_total:duplicate")
-    report.dead_lettered = suite.counted("events_dead_lettered_total")
-    report.duplicates_delivered = bus.duplicated
-    report.events_seen = len(bus.events)
-    left = {service: suite.dead_letters(service).list() for service in SERVICES}
-    report.dead_letters_left = sum(len(letters) for letters in left.values())
-    if report.dead_letters_left:
-        report.problems.append("dead letters left: " + "; ".join(
-            f"{service}: {letter.type} {letter.error[:200]}" for service, letters in left.items() for letter in letters))
-    try:
-        suite.check_alive()
-    except AssertionError as error:
-        report.problems.append(str(error)[:2000])
-    report.publish(tmp_path)
-    return report
+    return close(report, suite, bus, tmp_path)
 
 
 def _check_contracts(hourly: HourlyDriver, stories: list[HourlyStory], report: Report) -> None:
@@ -278,10 +246,10 @@ def _check_money(suite: Suite, hourly: HourlyDriver, stories: list[HourlyStory],
         for side, party in (("client", story.client), ("freelancer", story.freelancer)):
             # The freelancer's money leaves `pending` once PAYOUT_HOLD has passed: waited for, then exact.
             try:
-                hourly.driver.wait_balance(party, lambda b, want=expected[side]: _part(b, want) == want, "")
+                hourly.driver.wait_balance(party, lambda b, want=expected[side]: part(b, want) == want, "")
             except StoryFailed:
                 pass
-            got = _part(hourly.driver.balance(party), expected[side])
+            got = part(hourly.driver.balance(party), expected[side])
             if got != expected[side]:
                 report.problems.append(f"story {story.number} {side} balance {got} != model {expected[side]}")
     check = hourly.http("GET", "/payments/ledger/check", hourly.admin_token)
@@ -289,10 +257,6 @@ def _check_money(suite: Suite, hourly: HourlyDriver, stories: list[HourlyStory],
     if (not check["balanced"] or check["total"] != 0 or check["negative_accounts"] or check["mismatched_accounts"]
             or check["unbalanced_entries"] or check["escrow_mismatches"] or check["platform_fees"] != fees):
         report.problems.append(f"ledger check (platform fees expected {fees}): {check}")
-
-
-def _part(balance: dict, like: dict) -> dict:
-    return {key: balance[key] for key in like}
 
 
 def _check_journal(conn, story: HourlyStory, report: Report) -> None:

@@ -285,3 +285,32 @@ class Driver:
             threads.append(thread)
             time.sleep(stagger)
         return threads
+
+
+class OnAContract:
+    """What the hourly and dispute drivers share: each story's contract, as its client sees it."""
+
+    kind = "a"  # what the stories are, in a failure's message
+
+    def __init__(self, driver: Driver):
+        self.driver, self.http, self.wait = driver, driver.http, driver.wait
+        self.admin_token = driver.admin()
+
+    def contract(self, story) -> dict:
+        """The contract as its client sees it; `{}` until contracts has made it from the hire."""
+        return self.http("GET", f"/contracts/{story.contract_id}", story.client.token, expect=(200, 404))
+
+    def wait_contract(self, story, what: str, predicate) -> dict:
+        deadline = time.monotonic() + self.wait
+        while time.monotonic() < deadline:
+            contract = self.contract(story)
+            if contract.get("id") and predicate(contract):
+                return contract
+            time.sleep(0.25)
+        raise StoryFailed(f"{self.kind} story {story.number}: contract {story.contract_id} never {what} "
+                          f"(last: {self.contract(story)})")
+
+
+def part(balance: dict, like: dict) -> dict:
+    """The balance's fields that `like` names."""
+    return {key: balance[key] for key in like}

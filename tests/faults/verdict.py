@@ -87,6 +87,12 @@ def judge(scenario: str, suite: Suite, driver: Driver, bus: BusObserver, stories
     _check_ledger(driver, report)
     suite.wait_published(bus)
     _check_events(bus, stories, report)
+    return close(report, suite, bus, tmp_path, dead_letters_expected=dead_letters_expected)
+
+
+def close(report: Report, suite: Suite, bus: BusObserver, tmp_path: Path, *, dead_letters_expected: int = 0) -> Report:
+    """Every verdict's last checks, after its stories' own: what the workers counted, the dead letters
+    left, every process still alive; then the report is written."""
     suite.scrape_workers()
     report.duplicates_suppressed = suite.counted("events_consumed_total:duplicate")
     report.dead_lettered = suite.counted("events_dead_lettered_total")
