@@ -176,17 +176,31 @@ class Process:
             self.popen.wait(10)
 
     def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait_stopped()
+
+    def ask_to_stop(self) -> None:
+        """A last scrape, then SIGTERM: its clean shutdown begins (`wait_stopped` waits for it)."""
         if self.popen is not None and self.popen.poll() is None:
             if self.metrics_port is not None:
                 self.scrape()
             try:
                 os.killpg(self.popen.pid, signal.SIGTERM)
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
             except ProcessLookupError:
                 pass
+
+    def wait_stopped(self) -> None:
+        """Until it has exited, and SIGKILL if a clean shutdown takes more than 15 s."""
+        if self.popen is None:
+            return
+        try:
+            self.popen.wait(15)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.popen.wait(10)
 
     def scrape(self) -> dict:
         """This incarnation's worker counters, kept so a later SIGKILL does not lose what it counted."""
@@ -405,7 +419,9 @@ class Suite:
     # Tear-down --------------------------------------------------------------------------
 
     def down(self) -> None:
-        regardless(*(process.stop for process in self.processes),
+        # Every process is asked first and waited for after: their clean shutdowns overlap.
+        regardless(*(process.ask_to_stop for process in self.processes),
+                   *(process.wait_stopped for process in self.processes),
                    *(proxy.close for proxy in [self.broker_proxy, *self.db_proxies.values()] if proxy is not None),
                    *(lambda database=database: drop_database(self.pg_server, database)
                      for database in self.databases.values()),
