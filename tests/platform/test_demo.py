@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -40,6 +41,41 @@ def stop(process: subprocess.Popen) -> int:
         return process.wait()
 
 
+@contextmanager
+def running(argv: list[str], folder, env: dict):
+    """`marketplace <argv>` until the block ends, then stopped by SIGINT: it must exit cleanly."""
+    process = start(argv, folder, env)
+    try:
+        yield process
+    finally:
+        assert stop(process) == 0
+
+
+def embedded(folder, **extra: str) -> dict:
+    """The environment of `marketplace dev`: no server named, everything under the test's folder."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
+    return {**env, **extra, "VAR_DIR": str(folder / "var")}
+
+
+@contextmanager
+def on_the_stack(folder, amqp_url: str, pg_server_url: str, **extra: str):
+    """`marketplace stack` (one API and one worker process a service) on databases of its own, dropped
+    afterwards; yields its environment."""
+    suffix = uuid.uuid4().hex[:8]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MARKETPLACE_SERVICES")}
+    env.update(extra, VAR_DIR=str(folder / "var"), AMQP_URL=amqp_url)
+    names = {name: f"demo_{name}_{suffix}" for name in SERVICES}
+    try:
+        for name, database in names.items():
+            ensure_database(normalize_url(pg_server_url), database)
+            env[f"DATABASE_URL_{name.upper()}"] = f"{pg_server_url.rsplit('/', 1)[0]}/{database}"
+        with running(["stack", "--workers", "1", "--api-workers", "1"], folder, env):
+            yield env
+    finally:
+        for database in names.values():
+            drop_database(pg_server_url, database)
+
+
 def tell_the_story(env: dict, folder) -> str:
     told = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--hold-wait", "30"], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=240)
@@ -53,31 +89,15 @@ def tell_the_story(env: dict, folder) -> str:
 
 class TestTheWholeStory:
     def test_on_the_embedded_default(self, tmp_path):
-        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
-        env.update(SHORT_TIMERS, VAR_DIR=str(tmp_path / "var"))
-        process = start(["dev"], tmp_path, env)
-        try:
+        env = embedded(tmp_path, **SHORT_TIMERS)
+        with running(["dev"], tmp_path, env):
             tell_the_story(env, tmp_path)
-        finally:
-            assert stop(process) == 0
 
     @pytest.mark.amqp
     @pytest.mark.postgres
     def test_on_the_real_topology(self, tmp_path, amqp_url, pg_server_url):
-        suffix = uuid.uuid4().hex[:8]
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MARKETPLACE_SERVICES")}
-        env.update(SHORT_TIMERS, VAR_DIR=str(tmp_path / "var"), AMQP_URL=amqp_url)
-        names = {name: f"story_{name}_{suffix}" for name in SERVICES}
-        for name, database in names.items():
-            ensure_database(normalize_url(pg_server_url), database)
-            env[f"DATABASE_URL_{name.upper()}"] = f"{pg_server_url.rsplit('/', 1)[0]}/{database}"
-        process = start(["stack", "--workers", "1", "--api-workers", "1"], tmp_path, env)
-        try:
+        with on_the_stack(tmp_path, amqp_url, pg_server_url, **SHORT_TIMERS) as env:
             tell_the_story(env, tmp_path)
-        finally:
-            assert stop(process) == 0
-            for database in names.values():
-                drop_database(pg_server_url, database)
 
 
 HOURLY_TIMERS = {"BILLING_PERIOD": "6s", "TIMESHEET_EDIT_WINDOW": "2s", "INVOICE_REVIEW_WINDOW": "2s",
@@ -88,18 +108,14 @@ HOURLY_STEPS = ("register", "deposit", "post", "propose", "hire", "accept", "log
 
 class TestTheHourlyWeek:
     def test_on_the_embedded_default_with_a_compressed_week(self, tmp_path):
-        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
-        env.update(HOURLY_TIMERS, VAR_DIR=str(tmp_path / "var"))
-        process = start(["dev"], tmp_path, env)
-        try:
+        env = embedded(tmp_path, **HOURLY_TIMERS)
+        with running(["dev"], tmp_path, env):
             told = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--hourly"], cwd=tmp_path,
                                   env=env, capture_output=True, text=True, timeout=240)
             assert told.returncode == 0, told.stdout + told.stderr
             for step in HOURLY_STEPS:
                 assert f"] {step}:" in told.stdout, f"step {step!r} missing:\n{told.stdout}"
             assert "135 min logged, 120 billable (limit 120), $120.00" in told.stdout, told.stdout
-        finally:
-            assert stop(process) == 0
 
 
 ADMIN = {"ADMIN_EMAIL": "mediator@example.com", "ADMIN_PASSWORD": "mediator-secret-1"}
@@ -127,32 +143,16 @@ def tell_the_dispute(env: dict, folder) -> str:
 
 class TestTheDispute:
     def test_on_the_embedded_default(self, tmp_path):
-        env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "DATABASE_URL", "MARKETPLACE_SERVICES")}
-        env.update(ADMIN, LOG_LEVEL="WARNING", VAR_DIR=str(tmp_path / "var"))
-        process = start(["dev"], tmp_path, env)
-        try:
+        env = embedded(tmp_path, **ADMIN, LOG_LEVEL="WARNING")
+        with running(["dev"], tmp_path, env):
             tell_the_dispute(env, tmp_path)
             without = {k: v for k, v in env.items() if k not in ADMIN}
             refused = subprocess.run([sys.executable, "-m", "marketplace.cli", "demo", "--dispute"], cwd=tmp_path,
                                      env=without, capture_output=True, text=True, timeout=60)
             assert refused.returncode != 0 and "ADMIN_EMAIL" in refused.stderr, refused.stdout + refused.stderr
-        finally:
-            assert stop(process) == 0
 
     @pytest.mark.amqp
     @pytest.mark.postgres
     def test_on_the_real_topology(self, tmp_path, amqp_url, pg_server_url):
-        suffix = uuid.uuid4().hex[:8]
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MARKETPLACE_SERVICES")}
-        env.update(ADMIN, LOG_LEVEL="WARNING", VAR_DIR=str(tmp_path / "var"), AMQP_URL=amqp_url)
-        names = {name: f"dispute_{name}_{suffix}" for name in SERVICES}
-        for name, database in names.items():
-            ensure_database(normalize_url(pg_server_url), database)
-            env[f"DATABASE_URL_{name.upper()}"] = f"{pg_server_url.rsplit('/', 1)[0]}/{database}"
-        process = start(["stack", "--workers", "1", "--api-workers", "1"], tmp_path, env)
-        try:
+        with on_the_stack(tmp_path, amqp_url, pg_server_url, **ADMIN, LOG_LEVEL="WARNING") as env:
             tell_the_dispute(env, tmp_path)
-        finally:
-            assert stop(process) == 0
-            for database in names.values():
-                drop_database(pg_server_url, database)
