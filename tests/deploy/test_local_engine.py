@@ -65,7 +65,7 @@ def test_the_pid_of_the_program_itself_is_kept(tmp_path, running):
 
 
 @pytest.mark.parametrize("text", ["", "not a number", "4194999", "12\n34"])
-def test_a_pid_file_naming_nothing_alive_is_forgotten(tmp_path, running, text):
+def test_a_pid_file_naming_nothing_alive_is_forgotten(tmp_path, text):
     forget_stale(tmp_path, {"containerd.pid": text})
 
     assert not (tmp_path / "containerd.pid").exists()

@@ -290,7 +290,7 @@ class Driver:
 class OnAContract:
     """What the hourly and dispute drivers share: each story's contract, as its client sees it."""
 
-    kind = "a"  # what the stories are, in a failure's message
+    kind = "contract"  # what the stories are, in a failure's message (each driver names its own)
 
     def __init__(self, driver: Driver):
         self.driver, self.http, self.wait = driver, driver.http, driver.wait
