@@ -4,8 +4,10 @@ service's JSON. Nothing here is about speed; that is `make bench`'s job."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from bench import bare, seed
+from bench import http as bench_http
 from services.jobs import SERVICE
 from shared.ids import new_id
 
@@ -62,3 +64,15 @@ def test_the_bare_bodies_keep_their_sizes():
     sized = bare.create_app([612, 8123]).test_client()
     assert [len(sized.get(f"/{size}/jobs/x").data) for size in (612, 8123)] == [612, 8123]
     assert len(sized.post("/612/jobs/x/proposals", json={"amount": 1}).data) == 612
+
+
+def test_the_bare_baseline_runs_and_stops_as_the_bench_runs_it(jobs_database, tmp_path):
+    """The bench starts the bare app under gunicorn, waits for it and stops it, as `make bench` does."""
+    url = jobs_database.url.render_as_string(hide_password=False)
+    process, address = bench_http._start_bare(tmp_path, [612], url)
+    try:
+        bench_http._wait_ready(process, f"{address}/612")
+        assert len(requests.get(f"{address}/612/jobs/x", timeout=5).content) == 612
+    finally:
+        process.stop()
+    assert not process.alive

@@ -175,6 +175,11 @@ class Process:
                 pass
             self.popen.wait(10)
 
+    def stop(self) -> None:
+        """Stop it cleanly and wait (the bench stops its processes one by one with this)."""
+        self.ask_to_stop()
+        self.wait_stopped()
+
     def ask_to_stop(self) -> None:
         """A last scrape, then SIGTERM: its clean shutdown begins (`wait_stopped` waits for it)."""
         if self.popen is not None and self.popen.poll() is None:
