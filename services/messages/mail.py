@@ -1,6 +1,6 @@
-"""E-mail: every notification to its user's address (when messages knows one), sent by a durable timer
-outside any transaction, with retries; a new message only once per room and recipient until read,
-`EMAIL_UNREAD_DELAY` after it, if it is still unread then."""
+"""E-mail: every notification to its user's address (when messages knows one), sent outside any transaction
+once the notification commits, covered by a durable timer that tries again; a new message only once per room
+and recipient until read, `EMAIL_UNREAD_DELAY` after it, if it is still unread then."""
 from __future__ import annotations
 
 import logging
@@ -23,10 +23,10 @@ def backoff(attempt: int) -> timedelta:
 
 
 def enqueue(uow, notification: Notification) -> None:
-    """Send the notification now, if its user has an address."""
+    """Send the notification once this commits, if its user has an address."""
     recipient = uow.session.get(Recipient, notification.user_id)
     if recipient is not None and recipient.email:
-        uow.schedule(SEND, notification.id, utcnow(), {"notification_id": notification.id, "attempt": 0})
+        start(uow, notification, recipient, {"notification_id": notification.id, "attempt": 0})
 
 
 def remind_unread(uow, notification: Notification, *, room_id: str, seq: int) -> None:
@@ -58,16 +58,22 @@ def remind(timer, uow) -> None:
 
 
 def lease(timer, uow) -> None:
-    """The e-mail is due: a later timer covers this attempt; the sending starts once this commits."""
+    """A covering timer is due: the last attempt did not end in a sent e-mail, so try again."""
     notification = uow.session.get(Notification, timer.payload["notification_id"])
     recipient = uow.session.get(Recipient, notification.user_id) if notification else None
     if notification is None or recipient is None or not recipient.email:
         return
-    attempt = int(timer.payload.get("attempt", 0))
+    start(uow, notification, recipient, timer.payload)
+
+
+def start(uow, notification: Notification, recipient: Recipient, payload: dict) -> None:
+    """Attempt `payload["attempt"]`: a later timer covers it (a crash before the sending ends tries again then);
+    the sending starts once this commits."""
+    attempt = int(payload.get("attempt", 0))
     if attempt >= MAX_ATTEMPTS:
         log.error("e-mail of notification %s given up after %s attempts", notification.id, attempt)
         return
-    uow.schedule(SEND, notification.id, utcnow() + backoff(attempt), {**timer.payload, "attempt": attempt + 1})
+    uow.schedule(SEND, notification.id, utcnow() + backoff(attempt), {**payload, "attempt": attempt + 1})
     runtime = uow.runtime
     mailer, pool = runtime.collaborators["mailer"], runtime.collaborators["mail_pool"]
     message = mailer.message(to=recipient.email, subject=notification.text,

@@ -78,7 +78,7 @@ def delete(uow, user_id: str, webhook_id: str) -> None:
 
 
 def enqueue(uow, notification: Notification) -> None:
-    """A delivery for each webhook of the user that wants this kind; the first attempt is due now."""
+    """A delivery for each webhook of the user that wants this kind; its first attempt starts once this commits."""
     now = utcnow()
     hooks = uow.session.scalars(sa.select(Webhook).where(Webhook.user_id == notification.user_id,
                                                          Webhook.created_at <= now))
@@ -89,16 +89,22 @@ def enqueue(uow, notification: Notification) -> None:
                             user_id=notification.user_id, kind=notification.kind, status="pending", attempts=[],
                             next_attempt_at=now, created_at=now)
         uow.session.add(delivery)
-        uow.schedule(ATTEMPT, delivery.id, now, {"delivery_id": delivery.id})
+        start(uow, delivery, new=True)
 
 
 def lease(timer, uow) -> None:
-    """The attempt is due: cover it with a later timer, and start it once this commits."""
+    """An attempt is due (a retry, or one that never reported back): start it."""
     delivery = uow.session.get(Delivery, timer.payload["delivery_id"])
     if delivery is None or delivery.status != "pending":
         return
-    settings = uow.settings
-    uow.schedule(ATTEMPT, delivery.id, utcnow() + settings.webhook_timeout + LEASE_MARGIN, timer.payload)
+    start(uow, delivery)
+
+
+def start(uow, delivery: Delivery, *, new: bool = False) -> None:
+    """Cover the attempt with a later timer (a crash before its outcome is recorded tries again then), and
+    start it once this commits."""
+    deadline = utcnow() + uow.settings.webhook_timeout + LEASE_MARGIN
+    uow.schedule(ATTEMPT, delivery.id, deadline, {"delivery_id": delivery.id}, new=new)
     runtime, pool, delivery_id = uow.runtime, uow.runtime.collaborators["webhook_pool"], delivery.id
     wire.after_commit(uow, lambda: pool.submit(lambda: attempt(runtime, delivery_id)))
 

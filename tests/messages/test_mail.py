@@ -79,6 +79,17 @@ class TestSending:
         assert f"/jobs/{proposal.job_id}/proposals/{proposal.id}" in sent.get_content()
         eventually(lambda: messages.timers(mail.SEND) == [], message="the sent e-mail's timer to go")
 
+    def test_the_first_attempt_goes_as_the_notification_commits_without_its_timer_firing(self, make_messages, smtp):
+        inbox, url = smtp()
+        messages = make_messages(smtp_url=url)  # no worker: no timer fires
+        proposal = Proposal()
+        registered(messages, proposal.client_id, "ada@example.com")
+
+        messages.proposal_submitted(proposal)
+
+        eventually(lambda: inbox.messages, timeout=10)
+        eventually(lambda: messages.timers(mail.SEND) == [], message="the sent e-mail's timer to go")
+
     def test_no_known_address_no_mail(self, messages):
         messages.proposal_submitted()
 
@@ -89,11 +100,11 @@ class TestSending:
         messages = make_messages(smtp_url=url)
         proposal = Proposal()
         registered(messages, proposal.client_id, "ada@example.com")
-        messages.proposal_submitted(proposal)
+        messages.proposal_submitted(proposal)  # the first attempt goes as it commits, and is refused
 
-        messages.fire_timers()
-        eventually(lambda: (lambda timers: timers and timers[0].payload["attempt"] == 1)(messages.timers(mail.SEND)))
-        assert inbox.messages == []
+        eventually(lambda: inbox.refuse == 0)
+        [timer] = messages.timers(mail.SEND)
+        assert timer.payload["attempt"] == 1 and inbox.messages == []
         with messages.harness.runtime.db.transaction() as session:  # the backoff has passed
             session.execute(sa.update(TimerRow).where(TimerRow.kind == mail.SEND).values(due_at=utcnow()))
         messages.fire_timers()

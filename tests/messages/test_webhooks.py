@@ -194,10 +194,22 @@ class TestDelivery:
         [delivery] = eventually(finished(quick, proposal.client_id, created["id"]), timeout=20)
         assert delivery["status"] == "failed" and "timed out" in delivery["attempts"][0]["error"]
 
+    def test_the_first_attempt_goes_as_the_notification_commits_without_its_timer_firing(self, make_messages,
+                                                                                         receivers):
+        messages, receiver = make_messages(), receivers()  # no worker: no timer fires
+        proposal = Proposal()
+        created = register(messages, proposal.client_id, receiver.url).json
+
+        messages.proposal_submitted(proposal)
+
+        [delivery] = eventually(finished(messages, proposal.client_id, created["id"]), timeout=5)
+        assert delivery["status"] == "succeeded" and len(receiver.received) == 1
+        assert messages.timers("messages.webhook.attempt") == []
+
     def test_deleting_drops_pending_deliveries(self, make_messages, receivers):
         messages = make_messages()
         proposal = Proposal()
-        created = register(messages, proposal.client_id, receivers().url).json
+        created = register(messages, proposal.client_id, receivers(answers=[(500, 0)]).url).json  # stays pending
         messages.proposal_submitted(proposal)
         assert len(messages.timers("messages.webhook.attempt")) == 1
 
