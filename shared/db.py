@@ -198,6 +198,19 @@ class Database:
         statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
         return session.execute(statement).first() is not None
 
+    def update_if(self, session: Session, row, *conditions, **values) -> bool:
+        """A conditional `UPDATE` of `row`, made only while `conditions` hold, its new values back in `row` in
+        the same round trip (`RETURNING`). False when another step got there first; `row` then holds what that
+        step wrote."""
+        model = type(row)
+        key = [column == value for column, value in zip(sa.inspect(model).primary_key, sa.inspect(row).identity or ())]
+        statement = (sa.update(model).where(*key, *conditions).values(**values).returning(model)
+                     .execution_options(synchronize_session=False, populate_existing=True))
+        if session.scalar(statement) is None:
+            session.refresh(row)
+            return False
+        return True
+
     def for_update(self, statement):
         """`SELECT … FOR UPDATE` where the database has row locks (SQLite locks the file)."""
         return statement if self.is_sqlite else statement.with_for_update()

@@ -67,9 +67,11 @@ class UnitOfWork:
         # transient again); a row that stands is pending, persistent, or detached with its identity.
         return [envelope for envelope, row in self._emitted if _stands(row)]
 
-    def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
-        """Set (or move) the durable timer `kind`/`key`."""
-        timer = self.session.scalar(self._unfired(kind, key))
+    def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None, *,
+                 new: bool = False) -> None:
+        """Set (or move) the durable timer `kind`/`key`. `new=True`: the step knows no such timer can exist
+        yet (its aggregate just left the state that sets it, once), so the row is inserted without a lookup."""
+        timer = None if new else self.session.scalar(self._unfired(kind, key))
         if timer is None:
             self.session.add(TimerRow(kind=kind, key=key, due_at=due_at, payload=payload or {}, attempts=0))
         else:

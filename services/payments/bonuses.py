@@ -59,7 +59,7 @@ def pay(uow, *, bonus_id: str, contract_id: str, client_id: str, freelancer_id: 
                          "freelancer_fee"),
                 Transfer(ledger.available(client_id), ledger.PLATFORM_FEES, payment.client_fee, "client_fee"),
             ])
-            uow.schedule(HOLD_END, bonus_id, payment.available_at, {"correlation_id": contract_id})
+            uow.schedule(HOLD_END, bonus_id, payment.available_at, {"correlation_id": contract_id}, new=True)
         except InsufficientFunds:
             payment.status, payment.failure_reason, payment.available_at = "failed", "insufficient_funds", None
         uow.session.add(payment)

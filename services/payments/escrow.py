@@ -79,7 +79,7 @@ def release(uow, *, milestone_id: str, freelancer_fee_bps: int, freelancer_id: s
                      escrow.amount - freelancer_fee, "escrow_release"),
             Transfer(ledger.escrow(milestone_id), ledger.PLATFORM_FEES, freelancer_fee, "freelancer_fee"),
         ])
-        uow.schedule(HOLD_END, milestone_id, available_at, {"correlation_id": escrow.contract_id})
+        uow.schedule(HOLD_END, milestone_id, available_at, {"correlation_id": escrow.contract_id}, new=True)
     answer(uow, escrow, to="approval")
 
 
@@ -117,12 +117,7 @@ def end_hold(uow, milestone_id: str) -> None:
 def settle(uow, escrow: Escrow, target: str, **changes) -> bool:
     """Move a held escrow to `target` with a conditional update; False when another step got there first."""
     ESCROW.check("held", target)
-    moved = uow.session.execute(
-        sa.update(Escrow).where(Escrow.milestone_id == escrow.milestone_id, Escrow.status == "held")
-        .values(status=target, settled_at=utcnow(), **changes).execution_options(synchronize_session=False)
-    ).rowcount
-    uow.session.refresh(escrow)
-    return moved == 1
+    return uow.db.update_if(uow.session, escrow, Escrow.status == "held", status=target, settled_at=utcnow(), **changes)
 
 
 def answer(uow, escrow: Escrow, *, to: str) -> None:

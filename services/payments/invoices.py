@@ -106,7 +106,7 @@ def release(uow, *, invoice_id: str, freelancer_fee_bps: int) -> None:
             Transfer(ledger.invoice_escrow(invoice_id), ledger.pending(charge.freelancer_id), charge.amount - fee, "invoice_release"),
             Transfer(ledger.invoice_escrow(invoice_id), ledger.PLATFORM_FEES, fee, "freelancer_fee"),
         ])
-        uow.schedule(HOLD_END, invoice_id, available_at, {"correlation_id": charge.contract_id})
+        uow.schedule(HOLD_END, invoice_id, available_at, {"correlation_id": charge.contract_id}, new=True)
     answer(uow, charge)
 
 
@@ -130,7 +130,7 @@ def split(uow, *, invoice_id: str, freelancer_amount: int, client_fee_bps: int, 
             Transfer(ledger.PLATFORM_FEES, client, shares["client_fee_refund"], "client_fee_refund"),
         ])
         if available_at is not None:
-            uow.schedule(HOLD_END, invoice_id, available_at, {"correlation_id": charge.contract_id})
+            uow.schedule(HOLD_END, invoice_id, available_at, {"correlation_id": charge.contract_id}, new=True)
     answer(uow, charge)
 
 
@@ -158,11 +158,7 @@ def _held_or_settled(uow, invoice_id: str) -> InvoiceCharge:
 def _move(uow, charge: InvoiceCharge, source: str, target: str, **changes) -> bool:
     """A conditional update `source` → `target`; False when another step got there first."""
     INVOICE_CHARGE.check(source, target)
-    moved = uow.session.execute(
-        sa.update(InvoiceCharge).where(InvoiceCharge.invoice_id == charge.invoice_id, InvoiceCharge.status == source)
-        .values(status=target, **changes).execution_options(synchronize_session=False)).rowcount
-    uow.session.refresh(charge)
-    return moved == 1
+    return uow.db.update_if(uow.session, charge, InvoiceCharge.status == source, status=target, **changes)
 
 
 def answer(uow, charge: InvoiceCharge) -> None:

@@ -95,5 +95,5 @@ def split(uow, *, milestone_id: str, freelancer_amount: int, refund_amount: int,
                      "client_fee_refund"),
         ])
         if part.released:
-            uow.schedule(HOLD_END, milestone_id, available_at, {"correlation_id": escrow.contract_id})
+            uow.schedule(HOLD_END, milestone_id, available_at, {"correlation_id": escrow.contract_id}, new=True)
     escrows.answer(uow, escrow, to="split")

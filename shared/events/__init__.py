@@ -61,11 +61,12 @@ class Envelope:
         """An event whose `data` is checked against its schema before it leaves the producer; `trace` is the
         W3C context it carries (`traceparent`, `tracestate`)."""
         schema = schema_for(type_)
-        errors = schema.validate(schema.dump(data))
+        dumped = schema.dump(data)
+        errors = schema.validate(dumped)
         if errors:
             raise ValueError(f"{type_} data does not match its schema: {errors}")
         trace = trace or {}
-        return cls(type_, schema.dump(data), producer, correlation_id, causation_id,
+        return cls(type_, dumped, producer, correlation_id, causation_id,
                    traceparent=trace.get("traceparent"), tracestate=trace.get("tracestate"))
 
     def to_json(self) -> str:

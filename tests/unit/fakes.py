@@ -54,7 +54,8 @@ class FakeUnitOfWork:
         self.emitted.append(envelope)
         return envelope
 
-    def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+    def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
+                 *, new: bool = False) -> None:
         timer = Timer(kind, key, due_at, dict(payload or {}))
         self.scheduled.append(timer)
         self.timers[(kind, key)] = timer
