@@ -6,7 +6,7 @@ the container's own user, password, vhost and mapped port). This runs a represen
 the suite that way in a pytest of its own: the kit (bus, outbox, timers on both brokers' paths)
 and one service's folder, against the images deploy/local-engine.sh provides (the Debian-built
 ones where no registry answers), and checks that the session really started its containers from
-those images and left none behind.
+those images and left none of them behind.
 
 Without an engine (or the script) it is skipped, except under CI, where it fails.
 """
@@ -45,13 +45,22 @@ def images() -> dict[str, str]:
                 if line.startswith("export "))
 
 
-def started_since(since: float) -> list[str]:
-    """The images of the containers testcontainers started since then."""
+def started_since(since: float) -> dict[str, str]:
+    """The containers testcontainers started since then: each one's full id and its image."""
     listed = subprocess.run(["docker", "events", "--since", f"{since:.0f}", "--until", f"{time.time():.0f}",
                              "--filter", "event=start", "--filter", "label=org.testcontainers.lang=python",
-                             "--format", "{{json .Actor.Attributes}}"],
+                             "--format", "{{json .Actor}}"],
                             capture_output=True, text=True, timeout=60, check=True).stdout
-    return [json.loads(line)["image"] for line in listed.splitlines() if line.strip()]
+    actors = [json.loads(line) for line in listed.splitlines() if line.strip()]
+    return {actor["ID"]: actor["Attributes"]["image"] for actor in actors}
+
+
+def still_there(containers: dict[str, str]) -> list[str]:
+    """Those of the containers that still exist, running or stopped."""
+    present = subprocess.run(["docker", "ps", "-a", "-q", "--no-trunc",
+                              "--filter", "label=org.testcontainers.lang=python"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    return [container for container in present if container in containers]
 
 
 def test_a_session_without_server_urls_runs_on_testcontainers(images):
@@ -67,7 +76,7 @@ def test_a_session_without_server_urls_runs_on_testcontainers(images):
     assert session.returncode == 0, session.stdout[-6000:] + session.stderr[-3000:]
     assert " skipped" not in session.stdout.splitlines()[-1], session.stdout[-3000:]
     started = started_since(since)
-    assert images["TEST_RABBITMQ_IMAGE"] in started and images["TEST_POSTGRES_IMAGE"] in started, started
-    left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=org.testcontainers.lang=python"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert {images["TEST_RABBITMQ_IMAGE"], images["TEST_POSTGRES_IMAGE"]} <= set(started.values()), started
+    # Only this session's own: a session killed earlier on this engine may have left its containers.
+    left = still_there(started)
     assert not left, f"testcontainers left containers behind: {left}"
