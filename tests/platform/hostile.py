@@ -1,7 +1,10 @@
 """What the hostile-input, fuzz and log tests share: every service built on one database kind, tokens."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from marketplace import registry
+from services.messages.settings import MessagesSettings
 from services.payments.bank import SandboxBank
 from services.users.settings import UsersSettings
 from shared.ids import new_id
@@ -24,8 +27,14 @@ class RecordingCards:
 
 
 def own_settings(name: str):
-    """Cheap argon2 for users (registering and logging in cost microseconds); the defaults elsewhere."""
-    return UsersSettings(argon2_memory_kib=1024, argon2_time_cost=1, argon2_parallelism=1) if name == "users" else None
+    """Cheap argon2 for users (registering and logging in cost microseconds); a notification stream that
+    ends after a second, not when the token expires (each request to it would wait that long); the
+    defaults elsewhere."""
+    if name == "users":
+        return UsersSettings(argon2_memory_kib=1024, argon2_time_cost=1, argon2_parallelism=1)
+    if name == "messages":
+        return MessagesSettings(sse_max_age=timedelta(seconds=1))
+    return None
 
 
 def build_all(harness, settings, make_database, cards=None) -> dict:
