@@ -8,7 +8,8 @@
 #   deploy/local-engine.sh env        only print the variables (the images must exist)
 #   deploy/local-engine.sh forget-stale  only remove the engine's stale pid files (step 1 does it too)
 #
-# What it does, each step skipped when already done:
+# What it does, each step skipped when already done, one run at a time (a lock in the cache folder:
+# a second run waits for the first, then finds its work done):
 #   1. the engine: if `docker info` does not answer, start `dockerd` in the background (log in
 #      MARKETPLACE_ENGINE_LOG); as root on Debian, install docker.io and debootstrap first if missing.
 #      Pid files a killed engine left behind are removed first (forget_stale_pids).
@@ -77,7 +78,7 @@ ensure_engine() {
   say "starting dockerd (log: $LOG)"
   mkdir -p "$(dirname "$LOG")"
   # Detached from this shell, so it outlives the script; it is left running on purpose.
-  setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
+  setsid nohup dockerd >>"$LOG" 2>&1 </dev/null 9>&- &
   local pid=$!
   for _ in $(seq 120); do
     answers && { say "the engine answers"; return 0; }
@@ -189,7 +190,7 @@ PY
     port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     say "port $INDEX_PORT is taken: the wheel index uses $port (the dependency layer is rebuilt)"
   fi
-  "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$index" "$port" >/dev/null 2>&1 &
+  "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$index" "$port" >/dev/null 2>&1 9>&- &
   server=$!
   trap 'kill "$server" 2>/dev/null || true' EXIT
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
@@ -198,6 +199,15 @@ PY
     -t "$APP_IMAGE" "$ROOT" || die "building $APP_IMAGE failed"
   kill "$server" 2>/dev/null || true
   trap - EXIT
+}
+
+# One run at a time on a machine: the test workers of one session (and two sessions) may call this at
+# once, and two debootstraps into one folder or two dockerds would break each other. The others wait
+# here, then find each step done. Where the cache cannot be made (not root), there is nothing to guard.
+one_at_a_time() {
+  mkdir -p "$CACHE" 2>/dev/null && command -v flock >/dev/null || return 0
+  exec 9>>"$CACHE/.lock"
+  flock 9
 }
 
 print_env() {
@@ -218,6 +228,7 @@ EOF
 
 case "${1:-images}" in
   images | app)
+    one_at_a_time
     ensure_engine
     ensure_base bookworm "$BASE"
     ensure_base sid "$SID_BASE"
