@@ -30,9 +30,13 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/marketplace dev
 
-# The linters first (seconds), then the suite.
+# The linters first (seconds), then the suite on TEST_WORKERS pytest-xdist workers: the tests that
+# share the broker's names, the default ports or the Docker engine run in order within a group of
+# their own (tests/conftest.py), everything else beside them. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The fast tier, to run first: domain rules on an in-memory unit of work, no broker or database server.
 unit: $(VENV)/.installed-test

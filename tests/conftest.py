@@ -176,3 +176,63 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`). A test module may
+# run beside any other, except where both would hold what the machine has only one of; the modules
+# that do form a group, run one after another on one worker:
+# - `shared`: the tests' broker under the services' own names (a `payments_live` consumes the
+#   queue `payments`), and the default ports 8000-8006 that `marketplace dev` and `stack` and the
+#   compose commands take. A bus of the test's own (`private_bus`, a vhost of its own, or
+#   tests/deploy's broker users and vhost made under unique names) is no one else's.
+# - `engine`: the Docker engine's one-time setup (deploy/local-engine.sh) and its load.
+# The groups are by path, since the scheduler sees only test ids; collection checks the list (below).
+SHARED = (
+    "tests/bench/test_bus_part.py", "tests/faults/test_dispute_faults.py", "tests/faults/test_faults.py",
+    "tests/faults/test_hourly_faults.py", "tests/faults/test_soak.py", "tests/jobs/test_reactions.py",
+    "tests/kit/test_amqp_consumer.py", "tests/kit/test_amqp_migration.py", "tests/kit/test_amqp_outbox.py",
+    "tests/kit/test_amqp_topology.py", "tests/kit/test_forged_events.py", "tests/kit/test_worker_probes.py",
+    "tests/messages/test_events.py", "tests/messages/test_stream.py", "tests/payments/test_end_to_end.py",
+    "tests/payments/test_hourly_events.py", "tests/platform/test_demo.py", "tests/platform/test_dlq.py",
+    "tests/platform/test_stack.py", "tests/reviews/test_events.py", "tests/users/test_events_on_rabbitmq.py",
+    # the default ports
+    "tests/platform/test_dev.py", "tests/deploy/test_compose_run.py",
+)
+ENGINE = ("tests/deploy/test_compose_real.py", "tests/deploy/test_testcontainers.py")
+OWN_BUS = {"private_bus", "private_vhost"}
+
+
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def worker_group(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module's group, else the module itself."""
+    path = module_of(nodeid)
+    return "engine" if path in ENGINE else "shared" if path in SHARED else path
+
+
+def shares_the_broker(item: pytest.Item) -> bool:
+    return "amqp_url" in item.fixturenames and not module_of(item.nodeid).startswith("tests/deploy/") and not (
+        OWN_BUS & set(item.fixturenames))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the shared broker in a module the groups do not name would run beside another such."""
+    unlisted = sorted({module_of(item.nodeid) for item in items if shares_the_broker(item)} - set(SHARED))
+    if unlisted:
+        raise pytest.UsageError(f"{', '.join(unlisted)}: tests on the shared broker; add to SHARED in tests/conftest.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` by the groups above (the `xdist_group` mark does not reach this pytest's ids)."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return ByGroup(config, log)
