@@ -185,7 +185,8 @@ def serve():
 #   queue `payments`), and the default ports 8000-8006 that `marketplace dev` and `stack` and the
 #   compose commands take. A bus of the test's own (`private_bus`, a vhost of its own, or
 #   tests/deploy's broker users and vhost made under unique names) is no one else's.
-# - `engine`: the Docker engine's one-time setup (deploy/local-engine.sh) and its load.
+# - `engine`: the modules that may need the Docker engine, its one-time setup (deploy/local-engine.sh)
+#   and its load.
 # The groups are by path, since the scheduler sees only test ids; collection checks the list (below).
 SHARED = (
     "tests/bench/test_bus_part.py", "tests/faults/test_dispute_faults.py", "tests/faults/test_faults.py",
@@ -198,7 +199,7 @@ SHARED = (
     # the default ports
     "tests/platform/test_dev.py", "tests/deploy/test_compose_run.py",
 )
-ENGINE = ("tests/deploy/test_compose_real.py", "tests/deploy/test_testcontainers.py")
+ENGINE = ("tests/deploy/test_compose_real.py", "tests/deploy/test_nginx.py", "tests/deploy/test_testcontainers.py")
 OWN_BUS = {"private_bus", "private_vhost"}
 
 

@@ -4,16 +4,37 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
+
+from tests import infra
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = ROOT / "docker-compose.yml"
 DEFINITIONS = DEPLOY / "rabbitmq" / "definitions.json"
 SERVICES = ("users", "jobs", "contracts", "payments", "reviews", "messages")
+LOCAL_ENGINE = DEPLOY / "local-engine.sh"
+
+
+def local_engine(*args: str) -> dict[str, str]:
+    """The engine and the images, from deploy/local-engine.sh (`app`: the marketplace image too): the
+    {variable: value} it exports. Without them the test is skipped, except under CI, where it fails."""
+    try:
+        made = subprocess.run(["bash", str(LOCAL_ENGINE), *args], capture_output=True, text=True, timeout=3000,
+                              env={**os.environ, "PYTHON": sys.executable}, check=False)
+    except OSError as error:
+        infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")
+    if made.returncode != 0:
+        infra.unavailable(f"a Docker engine and its images (deploy/local-engine.sh {' '.join(args)}: "
+                          f"{made.stderr[-2000:]})")
+    return dict(line.removeprefix("export ").partition("=")[::2] for line in made.stdout.splitlines()
+                if line.startswith("export "))
 
 
 def compose() -> dict:

@@ -34,12 +34,11 @@ import pytest
 import requests
 
 from tests import infra
-from tests.deploy.helpers import ROOT, SERVICES
+from tests.deploy.helpers import ROOT, SERVICES, local_engine
 from tests.deploy.test_compose_run import keys
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-SCRIPT = ROOT / "deploy" / "local-engine.sh"
 ONE_SHOTS = ("rabbitmq-definitions", "migrate", "topology")
 LONG_RUNNING = ("rabbitmq", "postgres", "gateway", *(f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")))
 HEALTH_WAIT = 480  # seconds; generous, for a machine busy with other work
@@ -63,20 +62,8 @@ def compose_binary() -> str:
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
     """The engine and the images, from deploy/local-engine.sh: {variable: value} it exports."""
-    try:
-        made = subprocess.run(["bash", str(SCRIPT), "app"], capture_output=True, text=True, timeout=3000,
-                              env={**os.environ, "PYTHON": sys.executable},
-                              check=False)
-    except OSError as error:
-        infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")
-    if made.returncode != 0:
-        infra.unavailable(f"a Docker engine and its images (deploy/local-engine.sh app: {made.stderr[-2000:]})")
-    exported = {}
-    for line in made.stdout.splitlines():
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").partition("=")
-            exported[name] = value
-    assert {"MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE", "NGINX_IMAGE"} <= exported.keys(), made.stdout
+    exported = local_engine("app")
+    assert {"MARKETPLACE_IMAGE", "RABBITMQ_IMAGE", "POSTGRES_IMAGE", "NGINX_IMAGE"} <= exported.keys(), exported
     return exported
 
 

@@ -1,7 +1,7 @@
 """deploy/nginx, compose's gateway: it routes exactly the registry's routes (those of the in-process
 gateway, so the two cannot drift), to upstreams that are the APIs compose runs, and nginx itself
 accepts the configuration (`nginx -t`, in the gateway's image, or with the machine's nginx when it
-is recent enough)."""
+is recent enough; deploy/local-engine.sh gets the engine and the image where neither is there)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ import pytest
 
 from marketplace import gateway, nginx, registry
 from tests import infra
-from tests.deploy.helpers import DEPLOY, compose
+from tests.deploy.helpers import DEPLOY, compose, local_engine
 
 FOLDER = DEPLOY / "nginx"
 ROUTES_CONF = FOLDER / "routes.conf"
@@ -82,35 +82,47 @@ def test_each_upstream_is_one_api_of_compose_on_its_port():
         assert port == registry.BY_NAME[name].port
 
 
-def nginx_test(folder) -> subprocess.CompletedProcess:
-    """`nginx -t` on the configuration in `folder`: in the gateway's image where an engine answers,
-    else with this machine's nginx if it knows `resolve`; skipped (failed in CI) without either."""
+def machine_nginx() -> str | None:
+    """This machine's nginx, if it is recent enough to know `resolve`."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        return None
+    version = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False).stderr
+    found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", version)
+    return binary if found and tuple(map(int, found.groups())) >= RESOLVE_SINCE else None
+
+
+@pytest.fixture(scope="module")
+def nginx_test():
+    """`nginx -t` on the configuration in a folder: in the gateway's image where an engine answers, else with
+    this machine's nginx if it knows `resolve`, else in the image deploy/local-engine.sh starts an engine for
+    and builds (skipped without it, failed in CI)."""
     if infra.docker_answers():
         image = os.environ.get("NGINX_IMAGE") or (LOCAL_IMAGE if subprocess.run(
             ["docker", "image", "inspect", LOCAL_IMAGE], capture_output=True, check=False).returncode == 0
             else DEFAULT_IMAGE)
-        return subprocess.run(["docker", "run", "--rm", "--read-only", "--tmpfs", "/tmp", "--network", "none",
-                               "-v", f"{folder}:/etc/nginx/marketplace:ro", image,
-                               "nginx", "-t", "-c", "/etc/nginx/marketplace/nginx.conf", "-e", "stderr"],
-                              capture_output=True, text=True, timeout=120, check=False)
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if os.path.exists(binary):
-        version = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False).stderr
-        found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", version)
-        if found and tuple(map(int, found.groups())) >= RESOLVE_SINCE:
-            return subprocess.run([binary, "-t", "-c", str(folder / "nginx.conf"), "-e", "stderr"],
-                                  capture_output=True, text=True, timeout=60, check=False)
-    infra.unavailable("nginx 1.27.3 or later (a Docker engine with the gateway's image, or the machine's nginx)")
-    raise AssertionError("unreachable")
+    elif binary := machine_nginx():
+        return lambda folder: subprocess.run([binary, "-t", "-c", str(folder / "nginx.conf"), "-e", "stderr"],
+                                             capture_output=True, text=True, timeout=60, check=False)
+    else:
+        image = local_engine()["NGINX_IMAGE"]
+    return lambda folder: subprocess.run(
+        ["docker", "run", "--rm", "--read-only", "--tmpfs", "/tmp", "--network", "none",
+         "-v", f"{folder}:/etc/nginx/marketplace:ro", image,
+         "nginx", "-t", "-c", "/etc/nginx/marketplace/nginx.conf", "-e", "stderr"],
+        capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_nginx_accepts_the_configuration():
+# Setting up the engine from nothing takes minutes.
+@pytest.mark.timeout(1800)
+def test_nginx_accepts_the_configuration(nginx_test):
     checked = nginx_test(FOLDER)
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr
 
 
-def test_nginx_refuses_a_broken_one(tmp_path):
+@pytest.mark.timeout(1800)
+def test_nginx_refuses_a_broken_one(nginx_test, tmp_path):
     broken = tmp_path / "nginx"
     shutil.copytree(FOLDER, broken)
     (broken / "routes.conf").write_text(ROUTES_CONF.read_text().replace("keepalive 16;", "keepalive sixteen;", 1))

@@ -21,11 +21,10 @@ import time
 import pytest
 
 from tests import infra
-from tests.deploy.helpers import ROOT
+from tests.deploy.helpers import ROOT, local_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-SCRIPT = ROOT / "deploy" / "local-engine.sh"
 # The migration tests make vhosts of their own with the host's rabbitmqctl, beside the local broker:
 # on a container's broker they have no such tool, so this session leaves them out.
 SUBSET = ("tests/kit", "tests/payments", "--ignore=tests/kit/test_amqp_migration.py")
@@ -34,15 +33,7 @@ UNSET = ("AMQP_URL", "DATABASE_URL", "PYTEST_ADDOPTS")
 
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
-    try:
-        made = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=3000, check=False,
-                              env={**os.environ, "PYTHON": sys.executable})
-    except OSError as error:
-        infra.unavailable(f"a Docker engine (deploy/local-engine.sh: {error})")
-    if made.returncode != 0:
-        infra.unavailable(f"a Docker engine and its images (deploy/local-engine.sh: {made.stderr[-2000:]})")
-    return dict(line.removeprefix("export ").partition("=")[::2] for line in made.stdout.splitlines()
-                if line.startswith("export "))
+    return local_engine()
 
 
 def started_since(since: float) -> dict[str, str]:
