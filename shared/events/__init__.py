@@ -87,7 +87,7 @@ class Envelope:
             envelope = cls(
                 type=str(raw["type"]), data=raw["data"], producer=str(raw["producer"]),
                 correlation_id=str(raw.get("correlation_id") or raw["id"]), causation_id=raw.get("causation_id"),
-                version=int(raw["version"]), id=str(uuid.UUID(str(raw["id"]))), occurred_at=str(raw["occurred_at"]),
+                version=_version(raw["version"]), id=str(uuid.UUID(str(raw["id"]))), occurred_at=str(raw["occurred_at"]),
                 traceparent=_trace_field(raw.get("traceparent")), tracestate=_trace_field(raw.get("tracestate")),
             )
             _OCCURRED_AT.deserialize(envelope.occurred_at)
@@ -121,6 +121,13 @@ def _trace_field(value: object) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= _TRACE_FIELD_MAX and value.isascii() and value.isprintable():
         return value
     return None
+
+
+def _version(value: object) -> int:
+    """A JSON whole number; not a string, a float or a boolean that `int` would also take."""
+    if type(value) is not int:
+        raise TypeError(f"version {str(value)[:40]!r} is not a whole number")
+    return value
 
 
 def _describe(error: BaseException) -> str:

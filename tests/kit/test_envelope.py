@@ -85,9 +85,11 @@ class TestWhatAReaderRefuses:
                     "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
         json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": 1,
                     "id": "not-a-uuid", "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
-        json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": "one",
-                    "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode(),
-    ], ids=["binary", "text", "array", "string", "null", "object", "data-not-object", "bad-id", "bad-version"])
+        *(json.dumps({"type": REGISTERED, "data": {}, "producer": "kit", "version": version,
+                      "id": new_id(), "occurred_at": "2026-01-01T00:00:00Z"}).encode()
+          for version in ("one", "1", "\u0661", 1.0, True)),
+    ], ids=["binary", "text", "array", "string", "null", "object", "data-not-object", "bad-id", "bad-version",
+            "version-as-text", "version-in-arabic-indic-digits", "version-as-float", "version-as-boolean"])
     def test_a_body_that_is_not_an_envelope_is_undecodable(self, body):
         with pytest.raises(UndecodableMessage):
             Envelope.from_json(body)
