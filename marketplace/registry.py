@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from shared.config import ConfigError
+from shared.config import ConfigError, env_int
 from shared.service import Service
 
 
@@ -60,19 +60,6 @@ ROUTES: dict[str, str] = {segment: entry.name for entry in ENTRIES for segment i
 """First path segment → the service that owns it (every public path is unique across services)."""
 
 
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a port number") from None
-    if not 1 <= value <= 65535:
-        raise ConfigError(f"{name}: {value} is outside 1..65535")
-    return value
-
-
 def ports(env: Mapping[str, str] | None = None, base: int | None = None) -> dict[str, int]:
     """`{"gateway": port, "<service>": port, …}` for every service of the registry.
 
@@ -85,9 +72,9 @@ def ports(env: Mapping[str, str] | None = None, base: int | None = None) -> dict
             raise ConfigError(f"--port-base: {base} is outside 1..{65535 - len(ENTRIES)}")
         return {GATEWAY: base, **{entry.name: base + i + 1 for i, entry in enumerate(ENTRIES)}}
     env = os.environ if env is None else env
-    found = {GATEWAY: _port(env, GATEWAY_PORT_VARIABLE, GATEWAY_PORT)}
+    found = {GATEWAY: env_int(env, GATEWAY_PORT_VARIABLE, GATEWAY_PORT, 1, 65535)}
     for entry in ENTRIES:
-        found[entry.name] = _port(env, entry.port_variable, entry.port)
+        found[entry.name] = env_int(env, entry.port_variable, entry.port, 1, 65535)
     taken: dict[int, str] = {}
     for name, port in found.items():
         if port in taken:

@@ -22,7 +22,9 @@ from shared.provenance import InvalidMapping, Publishers
 EMBEDDED_BUS = "memory://"
 
 _OWN_DATABASE = "DATABASE_URL_"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+# ASCII digits only: `\d`, `int` and `float` also take other scripts' digits (`٣`) and `1_000`.
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)\s*$")
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # The inbox outlives the retry tiers by at least this much: redeliveries and re-sends of the sweep come later.
 MIN_INBOX_MARGIN = timedelta(hours=1)
@@ -58,14 +60,15 @@ def env_duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    """The whole number in variable `name`, within `low..high`; `default` when unset or empty."""
+    """The whole number in variable `name` (ASCII digits), within `low..high`; `default` when unset or blank."""
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or not raw.strip():
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if not _WHOLE.fullmatch(raw):
+        raise ConfigError(f"{name}: {raw!r} is not a whole number")
+    if len(raw.strip().lstrip("+-")) > 30:  # past any bound, and Python refuses to read 4300 digits
+        raise ConfigError(f"{name}: {raw.strip()[:12]}… is outside {low}..{high}")
+    value = int(raw)
     if not low <= value <= high:
         raise ConfigError(f"{name}: {value} is outside {low}..{high}")
     return value

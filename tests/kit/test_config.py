@@ -39,6 +39,11 @@ class TestSettingsFromEnvironment:
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
         ("JWT_PRIVATE_KEY", "not a key"),
+        ("AUDIT_MAX_LENGTH", "\u0663"),  # ARABIC-INDIC DIGIT THREE: int() would read it as 3
+        ("AUDIT_MAX_LENGTH", "1_000"),
+        ("AUDIT_MAX_LENGTH", "9" * 5000),  # more digits than Python reads as a number
+        ("ACCESS_TOKEN_TTL", "\u0663s"),
+        ("ACCESS_TOKEN_TTL", "\uff13s"),  # FULLWIDTH DIGIT THREE
     ])
     def test_a_bad_value_is_refused_naming_its_variable(self, name, value):
         with pytest.raises(ConfigError) as raised:

@@ -33,7 +33,7 @@ class TestPorts:
 
     @pytest.mark.parametrize("variable, value", [
         ("MARKETPLACE_PORT_USERS", "eighty"), ("MARKETPLACE_PORT_GATEWAY", "0"), ("MARKETPLACE_PORT_JOBS", "70000"),
-        ("MARKETPLACE_PORT_REVIEWS", "8001"),
+        ("MARKETPLACE_PORT_REVIEWS", "8001"), ("MARKETPLACE_PORT_USERS", "\u0668\u0660\u0660\u0661"),
     ])
     def test_a_bad_port_names_its_variable(self, variable, value):
         with pytest.raises(ConfigError, match=variable):
