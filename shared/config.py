@@ -164,6 +164,8 @@ class Settings:
     inbox_retention: timedelta = timedelta(days=7)
     prune_every: timedelta = timedelta(hours=1)
     prune_batch: int = 1000
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
     # Forged events: the broker user each producer publishes as, and the users that may replay (shared/provenance.py).
     publishers: Publishers = field(default_factory=Publishers)
     replayers: frozenset[str] = frozenset()
@@ -209,6 +211,8 @@ class Settings:
             inbox_retention=inbox_retention,
             prune_every=env_duration(env, "PRUNE_EVERY", "1h"),
             prune_batch=env_int(env, "PRUNE_BATCH", 1000, 1, 100_000),
+            db_pool_size=env_int(env, "DB_POOL_SIZE", 10, 1, 1000),
+            db_max_overflow=env_int(env, "DB_MAX_OVERFLOW", 10, 0, 1000),
             publishers=_publishers(env),
             replayers=frozenset(user.strip() for user in (env.get("AMQP_REPLAYERS") or "").split(",")
                                    if user.strip()),

@@ -104,16 +104,18 @@ def drop_database(server_url: str | URL, name: str) -> None:
 class Database:
     """An engine and a session factory; every transaction goes through `transaction()`."""
 
-    def __init__(self, url: str | URL, *, pool_size: int = 10):
+    def __init__(self, url: str | URL, *, pool_size: int = 10, max_overflow: int = 10):
+        """`pool_size` connections kept open per pool, and `max_overflow` more while they are all taken (a
+        further checkout waits); the one-statement reads have a pool of their own, opened on first use."""
         self.url = normalize_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._sqlite_engine() if self.is_sqlite else sa.create_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800,
             hide_parameters=True,
         )
         # One-statement reads by key (`read`): no transaction of ours and no ping before each.
         self.statement_engine = self.engine.execution_options(marketplace_readonly=True) if self.is_sqlite else \
-            sa.create_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+            sa.create_engine(self.url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
                              hide_parameters=True, isolation_level="AUTOCOMMIT")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads: the same pool, marked so that `begin` below takes no write lock on SQLite.

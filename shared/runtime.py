@@ -117,7 +117,8 @@ class Runtime:
         self.settings = settings
         self.service_settings = service.settings.from_env(os.environ) if service_settings is None else service_settings
         self.collaborators = _collaborators(service, self.service_settings, collaborators or {})
-        self.db = database or Database(settings.database_url(service.name))
+        self.db = database or Database(settings.database_url(service.name), pool_size=settings.db_pool_size,
+                                       max_overflow=settings.db_max_overflow)
         self.tracer_provider = tracer_provider or tracing.provider_for(service.name)
         self.tracer = tracing.tracer(self.tracer_provider)
         if self.tracer_provider is not None:

@@ -68,7 +68,7 @@ def make_pg_database(pg_server_url):
 
     def make(prefix: str = "test") -> Database:
         name = infra.unique(f"t_{prefix}")
-        database = Database(database_on_server(pg_server_url, name), pool_size=20)
+        database = Database(database_on_server(pg_server_url, name), pool_size=20, max_overflow=20)
         database.test_name = name
         made.append(database)
         return database

@@ -1,6 +1,7 @@
 """Settings are checked once, at start, and a bad value names the variable that holds it."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +25,11 @@ class TestSettingsFromEnvironment:
         assert settings.retry_delays == (timedelta(seconds=1), timedelta(minutes=2), timedelta(hours=3))
         assert settings.audit_max_length == 500
 
+    def test_the_database_pool_is_read_and_blanks_are_the_defaults(self):
+        settings = Settings.from_env({"DB_POOL_SIZE": " 3 ", "DB_MAX_OVERFLOW": "0"})
+        assert (settings.db_pool_size, settings.db_max_overflow) == (3, 0)
+        assert Settings.from_env({"DB_POOL_SIZE": "  "}).db_pool_size == 10
+
     def test_an_empty_environment_gives_the_defaults(self):
         settings = Settings.from_env({})
 
@@ -44,6 +50,8 @@ class TestSettingsFromEnvironment:
         ("AUDIT_MAX_LENGTH", "9" * 5000),  # more digits than Python reads as a number
         ("ACCESS_TOKEN_TTL", "\u0663s"),
         ("ACCESS_TOKEN_TTL", "\uff13s"),  # FULLWIDTH DIGIT THREE
+        ("DB_POOL_SIZE", "0"),
+        ("DB_MAX_OVERFLOW", "-1"),
     ])
     def test_a_bad_value_is_refused_naming_its_variable(self, name, value):
         with pytest.raises(ConfigError) as raised:
@@ -131,6 +139,34 @@ class TestServiceSettings:
         try:
             assert runtime.service_settings.tries == 2
         finally:
+            runtime.close()
+
+
+class TestDatabasePool:
+    """DB_POOL_SIZE connections stay open, DB_MAX_OVERFLOW more open while they are all taken; no more."""
+
+    def test_a_runtime_opens_no_more_connections_than_its_settings_allow(self, settings, make_pg_database,
+                                                                         no_migrations):
+        made = make_pg_database("pool")
+        service = toy_service(no_migrations)
+        bounded = settings.replace(db_pool_size=2, db_max_overflow=1,
+                                   database_urls={service.name: made.url.render_as_string(hide_password=False)})
+        runtime = Runtime(service, bounded, bus=EmbeddedBus())
+        held = [runtime.db.engine.connect() for _ in range(3)]
+        fourth: list = []
+        waiting = threading.Thread(target=lambda: fourth.append(runtime.db.engine.connect()), daemon=True)
+        try:
+            waiting.start()
+            waiting.join(1)
+            assert waiting.is_alive() and not fourth, "a fourth connection opened past 2 + 1"
+
+            held.pop().close()
+
+            waiting.join(30)
+            assert len(fourth) == 1 and runtime.db.engine.pool.size() == 2
+        finally:
+            for connection in held + fourth:
+                connection.close()
             runtime.close()
 
 
