@@ -166,14 +166,17 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session in one read-only transaction, for work that only looks: on SQLite it takes no write
-        lock (a plain deferred `BEGIN`), so a slow step after it (a password check) holds up no writer;
-        on PostgreSQL the transaction is `READ ONLY`. Anything it tries to write is refused."""
+        """A session in one read-only transaction, for work that only looks. All its statements see one
+        snapshot, so a read of several rows (a contract and its milestones, a balance over several
+        accounts) never mixes states from before and after another transaction's commit: on PostgreSQL
+        it is `REPEATABLE READ, READ ONLY` (which never fails to serialize: it writes nothing), on SQLite a
+        deferred `BEGIN` under WAL, which also takes no write lock, so a slow step after it (a password
+        check) holds up no writer. Anything it tries to write is refused."""
         with self.read_sessions() as session:
             session.info["readonly"] = True
             with session.begin():
                 if not self.is_sqlite:
-                    session.execute(sa.text("SET TRANSACTION READ ONLY"))
+                    session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
                 yield session
 
     def read(self, statement: sa.Executable, params: dict | None = None) -> list[sa.Row]:

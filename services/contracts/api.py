@@ -28,7 +28,7 @@ def list_contracts(args):
     query = sa.select(Contract).where(parties[args["role"]] if "role" in args else sa.or_(*parties.values()))
     if "status" in args:
         query = query.where(Contract.status == args["status"])
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, query, Contract, limit=args["limit"], cursor=args["cursor"])
 
 
@@ -37,7 +37,7 @@ def list_contracts(args):
 @contracts.response(200, ContractOut)
 def get_contract(contract_id):
     """One contract with its milestones; only its parties (and admins) can see it."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return _visible(uow, contract_id, lock=False)
 
 

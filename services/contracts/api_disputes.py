@@ -96,7 +96,7 @@ def open_refund_request(body, contract_id, milestone_id, uow):
 @protection.response(200, RefundRequestPage)
 def list_refund_requests(args, contract_id, milestone_id):
     """A milestone's refund requests, newest first."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         _, milestone = _seen_milestone(uow, contract_id, milestone_id)
         return paginate(uow.session, refunds.listed(milestone), RefundRequest, limit=args["limit"],
                         cursor=args["cursor"])
@@ -107,7 +107,7 @@ def list_refund_requests(args, contract_id, milestone_id):
 @protection.response(200, RefundRequestOut)
 def get_refund_request(contract_id, milestone_id, request_id):
     """One refund request."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         _, milestone = _seen_milestone(uow, contract_id, milestone_id)
         return refunds.of_milestone(uow, milestone, str(request_id))
 
@@ -181,7 +181,7 @@ def dispute_queue(args):
 @protection.response(200, DisputePage)
 def list_disputes(args, contract_id):
     """A contract's disputes, newest first."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, disputes.listed(_visible(uow, contract_id, lock=False)), Dispute,
                         limit=args["limit"], cursor=args["cursor"])
 
@@ -191,7 +191,7 @@ def list_disputes(args, contract_id):
 @protection.response(200, DisputeOut)
 def get_dispute(contract_id, dispute_id):
     """One dispute, with its proposal and resolution."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return _dispute(uow, contract_id, dispute_id, lock=False)[1]
 
 
@@ -292,7 +292,7 @@ def pay_bonus(body, contract_id, uow):
 @protection.response(200, BonusPage)
 def list_bonuses(args, contract_id):
     """A contract's bonuses, newest first."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, bonuses.listed(_visible(uow, contract_id, lock=False)), Bonus,
                         limit=args["limit"], cursor=args["cursor"])
 
@@ -302,5 +302,5 @@ def list_bonuses(args, contract_id):
 @protection.response(200, BonusOut)
 def get_bonus(contract_id, bonus_id):
     """One bonus, and what payments did with it."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return bonuses.of_contract(uow.session, _visible(uow, contract_id, lock=False), str(bonus_id))

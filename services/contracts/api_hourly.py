@@ -74,7 +74,7 @@ def add_entry(body, contract_id, uow):
 @blueprint.response(200, TimeEntryPage)
 def list_entries(args, contract_id):
     """A period's entries in billing order (the current period by default), each with its billable minutes."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         contract = _readable(uow, contract_id)
         start = hourly.parse_period(uow, args["period_start"])
         return one_page(hourly.with_billable(contract, hourly.entries_of(uow.session, contract.id, start), start))
@@ -108,7 +108,7 @@ def delete_entry(contract_id, entry_id):
 @blueprint.response(200, TimesheetPage)
 def list_timesheets(contract_id):
     """The periods with entries, newest first."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return one_page(hourly.timesheets(uow, _readable(uow, contract_id)))
 
 
@@ -117,7 +117,7 @@ def list_timesheets(contract_id):
 @blueprint.response(200, TimesheetOut)
 def get_timesheet(contract_id, period_start):
     """One period's timesheet (`current`, or a begun period's start; a period with nothing logged is zeros)."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         contract = _readable(uow, contract_id)
         return hourly.timesheet(uow, contract, hourly.parse_period(uow, period_start))
 
@@ -128,7 +128,7 @@ def get_timesheet(contract_id, period_start):
 @blueprint.response(200, InvoicePage)
 def list_invoices(args, contract_id):
     """The contract's invoices, newest first."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, billing.invoices(_readable(uow, contract_id)), Invoice, limit=args["limit"],
                         cursor=args["cursor"])
 
@@ -138,7 +138,7 @@ def list_invoices(args, contract_id):
 @blueprint.response(200, InvoiceOut)
 def get_invoice(contract_id, invoice_id):
     """One invoice of the contract."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         contract = _readable(uow, contract_id)
         return billing.invoice_of(uow, contract, str(invoice_id))
 

@@ -33,7 +33,7 @@ def post_job(body):
 def search(args):
     """Find jobs by words of their title or description, skill, budget, status or client; newest first."""
     limit, cursor = args.pop("limit"), args.pop("cursor")
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         query = postings.search(uow.session.get_bind().dialect.name, **args)
         return paginate(uow.session, query, Job, limit=limit, cursor=cursor)
 
@@ -92,7 +92,7 @@ def propose(body, job_id):
 @proposals.response(200, ProposalPage)
 def list_proposals(args, job_id):
     """The job's client sees all its proposals; a freelancer sees their own."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         query = rules.listing(uow.session, user_id=current_user().id, job_id=str(job_id), status=args.get("status"))
         return paginate(uow.session, query, Proposal, limit=args["limit"], cursor=args["cursor"])
 
@@ -102,7 +102,7 @@ def list_proposals(args, job_id):
 @proposals.response(200, ProposalOut)
 def get_proposal(job_id, proposal_id):
     """One proposal, for the job's client or the proposal's freelancer; nobody else finds it."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return rules.visible(uow.session, user_id=current_user().id, job_id=str(job_id), proposal_id=str(proposal_id))
 
 

@@ -45,7 +45,7 @@ def deposit(body, uow, prepared):
 @payments.response(200, DepositOut)
 def get_deposit(deposit_id):
     """One of the caller's deposits."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return deposits.owned(uow.session, str(deposit_id), current_user().id)
 
 
@@ -54,7 +54,7 @@ def get_deposit(deposit_id):
 @payments.response(200, BalanceOut)
 def balance():
     """The caller's money: available, pending (inside its hold), in escrow and on its way to a bank."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return ledger.balance_of(uow.session, current_user().id)
 
 
@@ -64,7 +64,7 @@ def balance():
 @payments.response(200, TransactionPage)
 def transactions(args):
     """The caller's ledger movements, newest first: one per movement on one of the caller's accounts."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, sa.select(Posting).where(Posting.owner_id == current_user().id), Posting,
                         limit=args["limit"], cursor=args["cursor"])
 
@@ -85,7 +85,7 @@ def request_payout(body, uow):
 @payments.response(200, PayoutOut)
 def get_payout(payout_id):
     """One of the caller's payouts."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return payouts.owned(uow.session, str(payout_id), current_user().id)
 
 
@@ -94,7 +94,7 @@ def get_payout(payout_id):
 @payments.response(200, EscrowOut)
 def contract_escrow(contract_id):
     """What is held, released and refunded for a contract's milestones; its parties only."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return escrow.of_contract(uow.session, str(contract_id), current_user().id)
 
 

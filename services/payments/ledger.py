@@ -117,9 +117,7 @@ def balance_of(session, user_id: str) -> dict:
 
 def check_database(db) -> dict:
     """`check` over one consistent snapshot of the books, while money keeps moving."""
-    with db.transaction() as session:
-        if not db.is_sqlite:
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    with db.reading() as session:
         return check(session)
 
 

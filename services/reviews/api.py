@@ -30,10 +30,10 @@ def list_reviews(args):
     """Published reviews about a user (anyone), or a contract's reviews as its party may see them; newest first."""
     page = {"limit": args["limit"], "cursor": args["cursor"]}
     if "user_id" in args:
-        with unit_of_work() as uow:
+        with unit_of_work(readonly=True) as uow:
             return paginate(uow.session, reviewing.about_user(args["user_id"]), Review, **page)
     caller = current_user()
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return paginate(uow.session, reviewing.of_contract(uow.session, args["contract_id"], caller.id), Review, **page)
 
 
@@ -41,5 +41,5 @@ def list_reviews(args):
 @reviews.response(200, SummaryOut)
 def summary(user_id):
     """A user's average rating and number of reviews, over published reviews only."""
-    with unit_of_work() as uow:
+    with unit_of_work(readonly=True) as uow:
         return reviewing.summary(uow.session, str(user_id))
