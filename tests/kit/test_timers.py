@@ -83,7 +83,6 @@ class TestTimerFailures:
         assert "the mail server is down" in row.last_error
         assert timedelta(seconds=0.9) < row.due_at - attempts[0] < timedelta(seconds=1.5)
         assert effect_counts(runtime.db) == {}
-        assert loop.fire_due() == 0  # not before its backoff is over
 
         eventually(lambda: loop.fire_due(), timeout=5, message="the retry")
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from services.payments import escrow, ledger
 from services.payments.models import Account
 from shared.events import Envelope
-from shared.tables import OutboxRow
+from shared.tables import OutboxRow, TimerRow
 from tests.support import new_id
 
 CARD = "4242424242424242"
@@ -133,6 +134,11 @@ class Books:
         with self.db.transaction() as session:
             body = session.scalar(sa.select(OutboxRow.body).order_by(OutboxRow.created_at.desc()).limit(1))
             return json.loads(body)
+
+    def timers(self) -> list[tuple[str, str, datetime]]:
+        """The timers waiting, as (kind, key, due_at)."""
+        with self.db.transaction() as session:
+            return [tuple(row) for row in session.execute(sa.select(TimerRow.kind, TimerRow.key, TimerRow.due_at))]
 
     def fire_timers(self) -> int:
         from shared.timers import TimerLoop

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.payments import ledger
+from services.payments import escrow, ledger
+from shared.db import utcnow
 from tests.payments.helpers import Milestone, redelivered
 from tests.support import eventually, new_id
 
@@ -72,10 +73,13 @@ class TestReleaseMilestone:
         assert payments.account(ledger.PLATFORM_FEES) == 1_500
 
     def test_the_hold_ends_and_the_money_becomes_available(self, make_any_payments):
-        payments, milestone = make_any_payments(payout_hold=timedelta(seconds=1)), Milestone(amount=10_000)
+        hold = timedelta(seconds=1)
+        payments, milestone = make_any_payments(payout_hold=hold), Milestone(amount=10_000)
         payments.fund(milestone)
+        approved = utcnow()
         payments.deliver(milestone.approved())
-        assert payments.fire_timers() == 0
+        [(kind, key, due_at)] = payments.timers()
+        assert (kind, key) == (escrow.HOLD_END, milestone.milestone_id) and due_at >= approved + hold
         eventually(lambda: payments.fire_timers(), timeout=5)
         assert payments.balance(milestone.freelancer_id) == {"user_id": milestone.freelancer_id, "currency": "USD",
                                                           "available": 9_000, "pending": 0, "in_escrow": 0,
