@@ -6,7 +6,7 @@ import os
 import time
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ class UnitOfWork:
         self.session = session
         self.cause = cause
         self._emitted: list[tuple[Envelope, OutboxRow]] = []
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def settings(self) -> ServiceSettings:
@@ -91,11 +92,31 @@ class UnitOfWork:
     def for_update(self, statement):
         return self.runtime.db.for_update(statement)
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction has committed (never if it rolls back, nor if the `savepoint()`
+        it was asked for in rolls back): a side effect outside the database that needs the commit to stand."""
+        self._after_commit.append(action)
+
     @contextmanager
     def savepoint(self) -> Iterator["UnitOfWork"]:
-        """A part of this transaction that an error undoes on its own, with the events it emitted."""
-        with self.session.begin_nested():
-            yield self
+        """A part of this transaction that an error undoes on its own, with the events it emitted and the
+        actions it asked to run after the commit."""
+        actions = len(self._after_commit)
+        try:
+            with self.session.begin_nested():
+                yield self
+        except BaseException:
+            del self._after_commit[actions:]
+            raise
+
+    def committed(self) -> None:
+        """The transaction has committed: run what waited for it (the runtime calls this once)."""
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - the commit stands; one action failing leaves the others
+                log.exception("an action after the commit failed")
 
 
 def _stands(row: OutboxRow) -> bool:
@@ -140,6 +161,7 @@ class Runtime:
             yield uow
         if uow.emitted:
             self.relay.publish_now(uow.emitted)
+        uow.committed()
 
     def refresh_gauges(self) -> None:
         """Outbox backlog, due timers and the service's own gauges, read from the database (they keep

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from services.messages import wire
 from services.messages.models import Notification, ReadMark, Recipient, UnreadReminder
 from shared.db import utcnow
 
@@ -79,7 +78,7 @@ def start(uow, notification: Notification, recipient: Recipient, payload: dict) 
     message = mailer.message(to=recipient.email, subject=notification.text,
                              text=f"{notification.text}\n\n{notification.resource}\n", message_id=notification.id)
     notification_id = notification.id
-    wire.after_commit(uow, lambda: pool.submit(lambda: send(runtime, notification_id, message)))
+    uow.after_commit(lambda: pool.submit(lambda: send(runtime, notification_id, message)))
 
 
 def send(runtime, notification_id: str, message) -> None:

@@ -106,7 +106,7 @@ def start(uow, delivery: Delivery, *, new: bool = False) -> None:
     deadline = utcnow() + uow.settings.webhook_timeout + LEASE_MARGIN
     uow.schedule(ATTEMPT, delivery.id, deadline, {"delivery_id": delivery.id}, new=new)
     runtime, pool, delivery_id = uow.runtime, uow.runtime.collaborators["webhook_pool"], delivery.id
-    wire.after_commit(uow, lambda: pool.submit(lambda: attempt(runtime, delivery_id)))
+    uow.after_commit(lambda: pool.submit(lambda: attempt(runtime, delivery_id)))
 
 
 def attempt(runtime, delivery_id: str) -> None:

@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, unquote
 
-import sqlalchemy as sa
-
 log = logging.getLogger(__name__)
-
-
-def after_commit(uow, action: Callable[[], None]) -> None:
-    """Run `action` once this unit of work has committed (never if it rolls back)."""
-    sa.event.listen(uow.session, "after_commit", lambda _session: action(), once=True)
 
 
 class Pool:

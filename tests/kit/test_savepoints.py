@@ -83,3 +83,58 @@ class TestSavepoints:
                 raise Undone
 
         assert published == [] and outbox_ids(runtime) == set()
+
+
+class TestAfterCommit:
+    """`uow.after_commit(action)`: a side effect outside the database, run once the transaction stands."""
+
+    def test_an_action_runs_after_the_commit_and_not_before(self, producer):
+        runtime, _published = producer
+        seen = []
+        with runtime.unit_of_work() as uow:
+            kept = uow.emit(REGISTERED, registered())
+            uow.after_commit(lambda: seen.append(outbox_ids(runtime)))  # another connection: only what committed
+            assert seen == []
+
+        assert seen == [{kept.id}]
+
+    def test_an_action_asked_for_in_a_savepoint_that_rolls_back_never_runs(self, producer):
+        runtime, _published = producer
+        ran = []
+        with runtime.unit_of_work() as uow:
+            uow.after_commit(lambda: ran.append("kept"))
+            with pytest.raises(Undone):
+                with uow.savepoint():
+                    with uow.savepoint():
+                        uow.after_commit(lambda: ran.append("inner, released, then undone with its outer"))
+                    raise Undone
+            with uow.savepoint():
+                uow.after_commit(lambda: ran.append("released"))
+
+        assert ran == ["kept", "released"]
+
+    def test_no_action_runs_when_the_whole_transaction_rolls_back(self, producer):
+        runtime, _published = producer
+        ran = []
+        with pytest.raises(Undone):
+            with runtime.unit_of_work() as uow:
+                uow.after_commit(lambda: ran.append("never"))
+                raise Undone
+
+        assert ran == []
+
+    def test_an_action_that_fails_leaves_the_commit_and_the_other_actions_standing(self, producer, caplog):
+        runtime, published = producer
+        ran = []
+
+        def fails():
+            raise RuntimeError("the mail server is down")
+
+        with runtime.unit_of_work() as uow:
+            kept = uow.emit(REGISTERED, registered())
+            uow.after_commit(fails)
+            uow.after_commit(lambda: ran.append("second"))
+
+        assert ran == ["second"]
+        assert published == [kept] and outbox_ids(runtime) == {kept.id}
+        assert "an action after the commit failed" in caplog.text

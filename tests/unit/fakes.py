@@ -43,6 +43,7 @@ class FakeUnitOfWork:
         self.scheduled: list[Timer] = []
         self.cancelled: list[tuple[str, str]] = []
         self.timers: dict[tuple[str, str], Timer] = {}
+        self.after_commits: list[Callable[[], None]] = []
 
     @property
     def db(self) -> Database:
@@ -66,6 +67,10 @@ class FakeUnitOfWork:
 
     def for_update(self, statement):
         return self.runtime.db.for_update(statement)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Recorded, never run: the story's transaction never commits."""
+        self.after_commits.append(action)
 
     def types(self) -> list[str]:
         """The types of the events emitted, in order."""
