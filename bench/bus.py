@@ -62,7 +62,9 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
             "postgres": {str(n): raw_commits(database("raw"), message, connections=n, seconds=seconds) for n in (1, 4)},
             "pika": {kind: raw_pika(vhost_url, message, events, confirm=kind == "confirmed")
                      for kind in ("confirmed", "unconfirmed")},
+            "consumer_batch": Settings().consumer_batch,
             "path": whole_path(vhost_url, database("source"), database("sink"), events),
+            "path_alone": whole_path(vhost_url, database("source3"), database("sink3"), events, batch=1),
             "drain": drain(vhost_url, database("source2"), database("sink2"), events),
         }
 
@@ -193,18 +195,20 @@ def _handled(event, uow) -> None:
     """The consumer's handler: its effect is the inbox row written in the same transaction."""
 
 
-def _runtime(name: str, url: str, amqp_url: str, handlers: dict) -> Runtime:
+def _runtime(name: str, url: str, amqp_url: str, handlers: dict, batch: int | None = None) -> Runtime:
     # One broker user for the source and the sink: the event's producer publishes as it.
     settings = Settings(amqp_url=amqp_url, database_urls={name: url},
                         publishers=Publishers.everyone(Connection(amqp_url).userid))
+    if batch is not None:
+        settings = settings.replace(consumer_batch=batch)
     runtime = Runtime(_service(name, handlers), settings)
     runtime.migrate()
     return runtime
 
 
-def _sink(url: str, amqp_url: str, ready, stop) -> None:
-    """The consuming service as its worker process runs it."""
-    worker = Worker(_runtime("benchsink", url, amqp_url, {EVENT: _handled})).start()
+def _sink(url: str, amqp_url: str, ready, stop, batch: int | None = None) -> None:
+    """The consuming service as its worker process runs it (`batch`: its CONSUMER_BATCH, else the default)."""
+    worker = Worker(_runtime("benchsink", url, amqp_url, {EVENT: _handled}, batch)).start()
     worker.consuming.wait(30)
     ready.set()
     with sampled(f"consumer-{os.getpid()}"):
@@ -232,11 +236,13 @@ def _source(url: str, amqp_url: str, count: int, go) -> None:
     runtime.close()
 
 
-def whole_path(amqp_url: str, source_url: str, sink_url: str, count: int) -> dict:
+def whole_path(amqp_url: str, source_url: str, sink_url: str, count: int, *, batch: int | None = None) -> dict:
+    """Events through the kit as services run it; `batch` sets the consumer's CONSUMER_BATCH (1: a
+    transaction for each delivery, as before batches)."""
     _declare(amqp_url, sink_url)
     spawn = multiprocessing.get_context("spawn")
     ready, stop, go = spawn.Event(), spawn.Event(), spawn.Event()
-    sink = spawn.Process(target=_sink, args=(sink_url, amqp_url, ready, stop))
+    sink = spawn.Process(target=_sink, args=(sink_url, amqp_url, ready, stop, batch))
     sink.start()
     source = spawn.Process(target=_source, args=(source_url, amqp_url, count, go))
     source.start()

@@ -395,12 +395,17 @@ def bus_section(bus: dict, folder: Path) -> list[str]:
                  ("PostgreSQL commits, 4 connections", get(bus, "postgres", "4"), "commits_per_s"),
                  ("pika publish+consume, confirmed", get(bus, "pika", "confirmed"), "messages_per_s"),
                  ("pika publish+consume, unconfirmed", get(bus, "pika", "unconfirmed"), "messages_per_s")]
-    paths = [("whole path", bus.get("path") or {}), ("drain", bus.get("drain") or {})]
+    batch = text(bus.get("consumer_batch"))
+    paths = [(f"whole path (CONSUMER_BATCH={batch})", bus.get("path") or {}),
+             ("whole path, a transaction for each delivery (CONSUMER_BATCH=1)", bus.get("path_alone") or {}),
+             ("drain", bus.get("drain") or {})]
+    paths = [(label, data) for label, data in paths if data]
     lines = ["## Bus", "",
              f"{text(bus.get('events'))} events of {text(bus.get('bytes'))} bytes, {text(bus.get('producers'))} "
              f"producer threads, prefetch {text(bus.get('prefetch'))}. The whole path is outbox → relay → broker → "
              "consumer → inbox → handler commit, its latency from the outbox commit to the handler's; the drain is "
-             "the same path emptying an outbox filled beforehand. Ratios = events/s ÷ the baseline's messages "
+             "the same path emptying an outbox filled beforehand. The consumer decides on up to CONSUMER_BATCH deliveries "
+             "waiting at once in one transaction, a savepoint for each. Ratios = events/s ÷ the baseline's messages "
              "or commits per second.", "", "### Baselines", "",
              *table(["baseline", "per second", "p50 ms", "p99 ms"],
                     [[label, rate(get(data, key)), ms(get(data, "p50_ms")), ms(get(data, "p99_ms"))]

@@ -166,6 +166,8 @@ class Settings:
     prune_batch: int = 1000
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # The most deliveries a worker decides on in one transaction (shared/consumer.py, `process_batch`).
+    consumer_batch: int = 20
     # Forged events: the broker user each producer publishes as, and the users that may replay (shared/provenance.py).
     publishers: Publishers = field(default_factory=Publishers)
     replayers: frozenset[str] = frozenset()
@@ -213,6 +215,7 @@ class Settings:
             prune_batch=env_int(env, "PRUNE_BATCH", 1000, 1, 100_000),
             db_pool_size=env_int(env, "DB_POOL_SIZE", 10, 1, 1000),
             db_max_overflow=env_int(env, "DB_MAX_OVERFLOW", 10, 0, 1000),
+            consumer_batch=env_int(env, "CONSUMER_BATCH", 20, 1, 100),
             publishers=_publishers(env),
             replayers=frozenset(user.strip() for user in (env.get("AMQP_REPLAYERS") or "").split(",")
                                    if user.strip()),

@@ -60,7 +60,8 @@ class Worker:
 
     def _consume(self) -> None:
         self.runtime.bus.consume(self.runtime.service.name, self.consumer.routing_keys, self.consumer.process,
-                                 self.stopping, self.consuming, parked=self.parked)
+                                 self.stopping, self.consuming, parked=self.parked, batch=self.consumer.process_batch,
+                                 batch_size=self.runtime.settings.consumer_batch)
 
     def _sweep(self) -> None:
         while self.runtime.relay.sweep():

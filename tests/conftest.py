@@ -192,7 +192,7 @@ SHARED = (
     "tests/bench/test_bus_part.py", "tests/faults/test_dispute_faults.py", "tests/faults/test_faults.py",
     "tests/faults/test_hourly_faults.py", "tests/faults/test_soak.py", "tests/jobs/test_reactions.py",
     "tests/kit/test_amqp_consumer.py", "tests/kit/test_amqp_migration.py", "tests/kit/test_amqp_outbox.py",
-    "tests/kit/test_amqp_topology.py", "tests/kit/test_forged_events.py", "tests/kit/test_worker_probes.py",
+    "tests/kit/test_amqp_topology.py", "tests/kit/test_batches.py", "tests/kit/test_forged_events.py", "tests/kit/test_worker_probes.py",
     "tests/messages/test_events.py", "tests/messages/test_stream.py", "tests/payments/test_end_to_end.py",
     "tests/payments/test_hourly_events.py", "tests/platform/test_demo.py", "tests/platform/test_dlq.py",
     "tests/platform/test_stack.py", "tests/reviews/test_events.py", "tests/users/test_events_on_rabbitmq.py",

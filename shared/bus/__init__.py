@@ -12,11 +12,11 @@ from typing import Callable, Iterable, Protocol
 from shared.bus.amqp import AmqpBus, PublishError
 from shared.bus.embedded import EmbeddedBus
 from shared.config import Settings
-from shared.consumer import Result
+from shared.consumer import Delivery, Result
 from shared.events import Envelope
 from shared.parked import ParkedMessages
 
-__all__ = ["AmqpBus", "Bus", "EmbeddedBus", "Handler", "PublishError", "connect_bus"]
+__all__ = ["AmqpBus", "BatchHandler", "Bus", "EmbeddedBus", "Handler", "PublishError", "connect_bus"]
 
 Handler = Callable[[bytes | str, object, str | None], Result]
 """`handler(body, retries, sender) -> Result`: handles one delivery (the consumer's `process`); never raises for
@@ -25,6 +25,11 @@ as the delivery carries it (RabbitMQ: the `x-retries` header, unchecked); the ha
 broker user that published it (RabbitMQ: its `user_id`, which the broker checked; '' when unknown), or None
 from a bus without users (the embedded one). A bus still
 treats a handler that raises as having said "dead", so no message stays unsettled."""
+
+BatchHandler = Callable[[list[Delivery]], list[Result]]
+"""`batch(deliveries) -> results`, one for each delivery in its order (the consumer's `process_batch`): decides on
+several deliveries at once, as `Handler` does on one; never raises (a bus that sees it raise decides on each
+delivery alone with the `Handler`)."""
 
 
 class Bus(Protocol):
@@ -44,8 +49,12 @@ class Bus(Protocol):
         refused them."""
 
     def consume(self, queue: str, routing_keys: Iterable[str], handler: Handler, stop: threading.Event,
-                ready: threading.Event | None = None, *, parked: ParkedMessages) -> None:
+                ready: threading.Event | None = None, *, parked: ParkedMessages, batch: BatchHandler | None = None,
+                batch_size: int = 1) -> None:
         """Deliver `queue`'s messages to `handler` until `stop` is set; set `ready` once subscribed.
+
+        A bus may hand up to `batch_size` deliveries that are waiting at once to `batch` instead (RabbitMQ does;
+        the embedded bus delivers one at a time).
 
         A result to retry waits out its delay and comes back to this queue only, with its count of
         retries; a dead one is parked. RabbitMQ keeps both in its own queues (`<queue>.retry.*`,

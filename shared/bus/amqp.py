@@ -15,7 +15,7 @@ from shared.bus import topology
 from shared.bus.brokers import failover_attempts, spread
 from shared.bus.migration import Step, migrate
 from shared.config import Settings
-from shared.consumer import Outcome, Result
+from shared.consumer import Delivery, Outcome, Result
 from shared.events import Envelope
 from shared.provenance import PUBLISHED_BY, published_by
 
@@ -211,11 +211,14 @@ class AmqpBus:
     # Consuming --------------------------------------------------------------------------
 
     def consume(self, queue: str, routing_keys: Iterable[str], handler, stop: threading.Event,
-                ready: threading.Event | None = None, *, parked=None) -> None:
+                ready: threading.Event | None = None, *, parked=None, batch=None, batch_size: int = 1) -> None:
         """Consume `<queue>.events` until `stop` is set, reconnecting with backoff.
 
-        Retries and dead letters wait on the broker (`<queue>.retry.*`, `<queue>.dead`); `parked` is unused."""
+        With `batch` (see `BatchHandler`), the deliveries already waiting on the connection when one arrives,
+        up to `batch_size` in all, are decided on together, then each is settled. Retries and dead letters wait
+        on the broker (`<queue>.retry.*`, `<queue>.dead`); `parked` is unused."""
         routing_keys = list(routing_keys)
+        limit = batch_size if batch is not None else 1
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -224,16 +227,25 @@ class AmqpBus:
                     returned = _Returned()
                     side = Producer(connection.channel(), on_return=returned)
                     events = topology.events_queue(queue, self.exchange, routing_keys, self.replication)
-                    deliver = lambda message: self._on_message(queue, handler, side, returned, message)  # noqa: E731
-                    with connection.Consumer([events], on_message=deliver, prefetch_count=PREFETCH):
+                    arrived: list = []
+                    with connection.Consumer([events], on_message=arrived.append,
+                                             prefetch_count=max(PREFETCH, limit)):
                         if ready is not None:
                             ready.set()
                         backoff = 0.5
                         while not stop.is_set():
-                            try:
-                                connection.drain_events(timeout=0.5)
-                            except socket.timeout:
-                                connection.heartbeat_check()
+                            # Liveness: waiting for a copy's confirm (`_forward`) reads whatever else the
+                            # connection brings, so deliveries may be waiting here already; no frame may
+                            # come to wake us for them.
+                            if not arrived:
+                                try:
+                                    connection.drain_events(timeout=0.5)
+                                except socket.timeout:
+                                    connection.heartbeat_check()
+                                    continue
+                            _take_waiting(connection, arrived, limit)
+                            received, arrived[:] = arrived[:limit], arrived[limit:]
+                            self._settle(queue, handler, batch, side, returned, received)
             except Exception as error:  # noqa: BLE001 - the broker went away: reconnect
                 if ready is not None:
                     ready.clear()  # not subscribed until the next connection is (the worker's /ready)
@@ -243,20 +255,52 @@ class AmqpBus:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
 
-    def _on_message(self, service: str, handler, side: Producer, returned: _Returned, message) -> None:
+    def _settle(self, service: str, handler, batch, side: Producer, returned: _Returned, received: list) -> None:
+        """Decide on the messages received (together when there are several and a batch handler), then answer each."""
+        read = [self._delivery(message) for message in received]
+        results: list[Result | None] = [None] * len(received)
+        readable = [index for index, (delivery, _headers) in enumerate(read) if delivery is not None]
+        if batch is not None and len(readable) > 1:
+            try:
+                for index, result in zip(readable, batch([read[index][0] for index in readable])):
+                    results[index] = result
+            except Exception:  # noqa: BLE001 - the batch handler never raises; should it, each is decided alone
+                log.exception("%s consumer: could not decide on a batch of %d; deciding on each alone",
+                              service, len(readable))
+                results = [None] * len(received)
+        for index, message in enumerate(received):
+            delivery, headers = read[index]
+            if results[index] is None:
+                results[index] = self._decide(service, handler, message, delivery)
+            # A forward that raises leaves this message and the rest unacked on purpose (see `_answer`).
+            self._answer(service, side, returned, message, headers, results[index])
+
+    def _delivery(self, message) -> tuple[Delivery | None, dict]:
+        """The message as the consumer reads it, and the headers its copies carry; (None, headers) if even that
+        fails."""
         sender = ""
         try:
             headers = dict(message.headers or {})
             sender = published_by(message.properties.get("user_id"), headers, self.user, self.replayers)
             headers[PUBLISHED_BY] = sender  # its copies (retries, dead letters) say who published the original
-            result = handler(message.body, headers.get("x-retries"), sender)
+            return Delivery(message.body, headers.get("x-retries"), sender), headers
+        except Exception:  # noqa: BLE001 - decided on as a message nobody can read (`_decide`)
+            return None, {**_readable(message), PUBLISHED_BY: sender}
+
+    def _decide(self, service: str, handler, message, delivery: Delivery | None) -> Result:
+        try:
+            if delivery is None:
+                raise ValueError("its properties or headers cannot be read")
+            return handler(*delivery)
         except Exception as error:  # noqa: BLE001 - the last resort: a message nobody could decide on is dead
             # Totality: the handler says what to do with every message and never raises; should it raise
             # all the same, the message must not stay unacked, to be redelivered first forever.
             log.exception("%s consumer: could not decide on message %s; dead-lettered",
                           service, message.properties.get("message_id"))
-            headers = {**_readable(message), PUBLISHED_BY: sender}
-            result = Result(Outcome.DEAD, error=f"the consumer failed on it: {type(error).__name__}: {error}"[:2000])
+            return Result(Outcome.DEAD, error=f"the consumer failed on it: {type(error).__name__}: {error}"[:2000])
+
+    def _answer(self, service: str, side: Producer, returned: _Returned, message, headers: dict,
+                result: Result) -> None:
         if result.outcome is Outcome.RETRY:
             self._forward(side, returned, message, exchange="", routing_key=topology.retry_queue_name(service, result.delay),
                           headers={**headers, "x-retries": result.retries, "x-error": result.error})
@@ -287,6 +331,18 @@ class AmqpBus:
                      timeout=CONFIRM_TIMEOUT, retry=False)
         if marker in returned.ids:
             raise PublishError(f"{routing_key} is missing on the broker; the message stays on its queue")
+
+
+def _take_waiting(connection: Connection, arrived: list, limit: int) -> None:
+    """Add to `arrived` the deliveries already waiting on the connection, without waiting for more."""
+    while len(arrived) < limit:
+        before = len(arrived)
+        try:
+            connection.drain_events(timeout=0)
+        except socket.timeout:
+            return
+        if len(arrived) == before:  # a frame that was not a delivery (a confirm, a heartbeat)
+            return
 
 
 def _readable(message) -> dict:

@@ -99,8 +99,9 @@ class EmbeddedBus:
                 log.exception("%s: could not hand event %s back to its publisher", queue, envelope.id)
 
     def consume(self, queue: str, routing_keys: Iterable[str], handler, stop: threading.Event,
-                ready: threading.Event | None = None, *, parked) -> None:
-        """Deliver `queue`'s events to `handler`, and its retries once due, until `stop` is set."""
+                ready: threading.Event | None = None, *, parked, batch=None, batch_size: int = 1) -> None:
+        """Deliver `queue`'s events to `handler`, and its retries once due, until `stop` is set. One at a time:
+        `batch` is unused (SQLite has one writer, and a publisher here waits for each event's settling)."""
         self.declare(queue, routing_keys)
         inbox = self._queues[queue][1]
         if ready is not None:

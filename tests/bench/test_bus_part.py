@@ -20,9 +20,10 @@ def scratch(amqp_url, pg_server_url):
         yield made
 
 
-def test_every_event_crosses_the_whole_path_once(scratch):
+@pytest.mark.parametrize("batch", [None, 1], ids=["batches", "one-at-a-time"])
+def test_every_event_crosses_the_whole_path_once(scratch, batch):
     vhost_url, database = scratch
-    path = bus.whole_path(vhost_url, database("source"), database("sink"), EVENTS)
+    path = bus.whole_path(vhost_url, database("source"), database("sink"), EVENTS, batch=batch)
     assert path["handled"] == EVENTS
     assert 0 < path["p50_ms"] <= path["p99_ms"]
 

@@ -30,6 +30,11 @@ class TestSettingsFromEnvironment:
         assert (settings.db_pool_size, settings.db_max_overflow) == (3, 0)
         assert Settings.from_env({"DB_POOL_SIZE": "  "}).db_pool_size == 10
 
+    def test_the_consumer_batch_is_read_and_one_turns_batches_off(self):
+        assert Settings.from_env({}).consumer_batch == 20
+        assert Settings.from_env({"CONSUMER_BATCH": "1"}).consumer_batch == 1
+        assert Settings.from_env({"CONSUMER_BATCH": " 100 "}).consumer_batch == 100
+
     def test_an_empty_environment_gives_the_defaults(self):
         settings = Settings.from_env({})
 
@@ -52,6 +57,9 @@ class TestSettingsFromEnvironment:
         ("ACCESS_TOKEN_TTL", "\uff13s"),  # FULLWIDTH DIGIT THREE
         ("DB_POOL_SIZE", "0"),
         ("DB_MAX_OVERFLOW", "-1"),
+        ("CONSUMER_BATCH", "0"),
+        ("CONSUMER_BATCH", "101"),
+        ("CONSUMER_BATCH", "\u0662"),
     ])
     def test_a_bad_value_is_refused_naming_its_variable(self, name, value):
         with pytest.raises(ConfigError) as raised:
