@@ -1,10 +1,11 @@
 """`create_app`: one Flask app per service, built the same way by gunicorn, `dev` and tests."""
 from __future__ import annotations
 
+import contextvars
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 import flask_smorest
 import flask_swagger_ui
@@ -110,40 +111,50 @@ def unit_of_work(*, readonly: bool = False) -> Iterator[UnitOfWork]:
         yield uow
 
 
+class _Observed(NamedTuple):
+    """What `_observe` keeps of one request: when it began, the ids it is known by, the context it set."""
+
+    started: float
+    correlation_id: str
+    request_id: str
+    tokens: tuple[contextvars.Token, ...]
+
+
 def _observe(app: Flask, runtime: Runtime) -> None:
     metrics = runtime.metrics
 
     @app.before_request
     def _start():
-        g.started = time.perf_counter()
+        started = time.perf_counter()
         incoming = request.headers.get("X-Correlation-ID", "")
         # A client's correlation id is echoed and stored with every event: printable ASCII only.
         usable = incoming.strip() and incoming.isascii() and incoming.isprintable()
-        g.correlation_id = incoming[:100] if usable else new_id()
-        g.request_id = new_id()
-        g.context = context.correlation_id.set(g.correlation_id), context.causation_id.set(g.request_id)
-        g.cause = context.current_cause.set(context.Cause("request", g.request_id))
+        correlation_id = incoming[:100] if usable else new_id()
+        request_id = new_id()  # the id this request is known by in its service's records (a contract's timeline)
+        g.observed = _Observed(started, correlation_id, request_id, (
+            context.correlation_id.set(correlation_id), context.causation_id.set(request_id),
+            context.current_cause.set(context.Cause("request", request_id))))
 
     @app.after_request
     def _finish(response: Response):
-        response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
-        # The id this request is known by in its service's records (a contract's timeline, say).
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        if "started" in g:
-            metrics.latency.labels(request.method, route).observe(time.perf_counter() - g.started)
+        observed: _Observed | None = g.get("observed")
+        response.headers.extend((("X-Correlation-ID", observed.correlation_id if observed else ""),
+                                 ("X-Request-ID", observed.request_id if observed else "")))
+        asked = request._get_current_object()  # type: ignore[attr-defined]  # read thrice: once through the proxy
+        route = asked.url_rule.rule if asked.url_rule else "unmatched"
+        metrics.requests.labels(asked.method, route, str(response.status_code)).inc()
+        if observed:
+            metrics.latency.labels(asked.method, route).observe(time.perf_counter() - observed.started)
         return response
 
     @app.teardown_request
     def _reset(_error=None):
-        tokens = g.pop("context", None)
-        if tokens:
-            context.correlation_id.reset(tokens[0])
-            context.causation_id.reset(tokens[1])
-        cause = g.pop("cause", None)
-        if cause:
+        observed: _Observed | None = g.pop("observed", None)
+        if observed:
+            correlation, causation, cause = observed.tokens
             context.current_cause.reset(cause)
+            context.causation_id.reset(causation)
+            context.correlation_id.reset(correlation)
 
 
 def _operations(app: Flask, runtime: Runtime) -> None:

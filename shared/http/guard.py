@@ -35,18 +35,16 @@ class Refused(ValueError):
 
 def check_request() -> Response | None:
     """`None` when the request may go on, else the 400 problem+json to answer."""
+    asked = request._get_current_object()  # type: ignore[attr-defined]  # read many times: once through the proxy
     try:
-        _check_text("path", request.path)
-        for name, values in request.args.lists():
-            _check_text(f"query.{_printable(name)}", name)
-            for value in values:
-                _check_text(f"query.{_printable(name)}", value)
-        for name, value in request.headers.items():
-            _check_text(f"header.{_printable(name)}", name)
-            _check_text(f"header.{_printable(name)}", value)
-        view = current_app.view_functions.get(request.endpoint or "")
-        if request.is_json and request.content_length != 0 and not getattr(view, "raw_body", False):
-            check_json(request.get_data(cache=True))
+        _check_text("path", asked.path)
+        for name, values in asked.args.lists():
+            _check_named("query", name, name, *values)
+        for name, value in asked.headers.items():
+            _check_named("header", name, name, value)
+        if asked.is_json and asked.content_length != 0 and \
+                not getattr(current_app.view_functions.get(asked.endpoint or ""), "raw_body", False):
+            check_json(asked.get_data(cache=True))
     except Refused as refused:
         return problems.problem(400, "Bad Request", f"Invalid fields: {refused.field}",
                                 errors={refused.field: [refused.message]})
@@ -127,6 +125,14 @@ def _check_text(field: str, value: str) -> None:
     problem = text_problem(value)
     if problem:
         raise Refused(field, problem)
+
+
+def _check_named(where: str, name: str, *texts: str) -> None:
+    """`_check_text` of each of `texts`, refused as `where.name` (the name made printable only then)."""
+    for text in texts:
+        problem = text_problem(text)
+        if problem:
+            raise Refused(f"{where}.{_printable(name)}", problem)
 
 
 def _printable(name: str) -> str:

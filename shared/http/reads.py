@@ -18,6 +18,7 @@ from typing import Any, Callable, Hashable, cast
 
 from flask import Response, current_app, request
 from sqlalchemy import event
+from werkzeug.http import quote_etag
 
 from shared.db import Database
 
@@ -36,11 +37,12 @@ class Body:
         return cls(data, hashlib.blake2b(data, digest_size=16).hexdigest())
 
     def answer(self) -> Response:
-        """200 with the body, or 304 when the request's `If-None-Match` names this tag."""
-        response = Response(self.data, mimetype="application/json")
-        response.set_etag(self.etag)
-        response.headers["Cache-Control"] = "no-cache"
-        response.make_conditional(request)
+        """200 with the body, or 304 when the request's `If-None-Match` names this tag (werkzeug's rules,
+        applied only to a request that asks: nothing else can make the answer conditional)."""
+        response = Response(self.data, mimetype="application/json",
+                            headers=(("ETag", quote_etag(self.etag)), ("Cache-Control", "no-cache")))
+        if "HTTP_IF_NONE_MATCH" in request.environ:
+            response.make_conditional(request)
         return response
 
 
