@@ -76,9 +76,14 @@ def told_whole(spans: list[Span]) -> list[Span]:
 
 
 def free_port_base() -> int:
-    """The first of six free ports in a row: the gateway's, then each service's."""
+    """The first of a row of free ports, the gateway's then each service's, below the kernel's ephemeral range:
+    a port in that range can be taken by any outgoing connection between this check and the stack binding it."""
+    try:
+        ephemeral = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
     while True:
-        base = random.randrange(20000, 60000)
+        base = random.randrange(20000, ephemeral - len(SERVICES) - 1)
         if all(port_free(port) for port in range(base, base + len(SERVICES) + 1)):
             return base
 
