@@ -76,7 +76,9 @@ def run(out_dir: Path, *, amqp_url: str, pg_url: str, quick: bool) -> dict:
             _sample(urls["bare"], endpoint, 200, size)
             if endpoint.psycopg:
                 urls["psycopg"] = bare_url + endpoint.psycopg
-                _same_body(endpoint, urls["service"], urls["psycopg"], seeded.job_ids[:4])
+                # Not the first job: the proposal sampled above counts on it, and the other API process may
+                # answer it from its read cache, as it may for up to JOB_CACHE_TTL after a change.
+                _same_body(endpoint, urls["service"], urls["psycopg"], seeded.job_ids[1:5])
             results.append({"name": endpoint.name, "bytes": size, "runs": _measure(endpoint, urls, plan, data)})
             topology.check_alive()
     finally:
@@ -131,9 +133,15 @@ def _same_body(endpoint: Endpoint, service_url: str, psycopg_url: str, job_ids: 
     for job_id in [*job_ids, str(uuid.uuid4())]:
         service = requests.get(service_url + job_id, timeout=30)
         psycopg = requests.get(psycopg_url + job_id, timeout=30)
-        if service.status_code != psycopg.status_code or (service.ok and service.json() != psycopg.json()):
-            raise RuntimeError(f"{endpoint.name}: the raw-psycopg baseline answers {psycopg.status_code} "
-                               f"{psycopg.text[:300]}, the service {service.status_code} {service.text[:300]}")
+        if service.status_code != psycopg.status_code:
+            raise RuntimeError(f"{endpoint.name} of {job_id}: the raw-psycopg baseline answers "
+                               f"{psycopg.status_code}, the service {service.status_code}")
+        if service.ok and service.json() != psycopg.json():
+            ours, theirs = service.json(), psycopg.json()
+            differ = {name: (theirs.get(name), ours.get(name)) for name in sorted(ours.keys() | theirs.keys())
+                      if ours.get(name) != theirs.get(name)}
+            raise RuntimeError(f"{endpoint.name} of {job_id}: the raw-psycopg baseline and the service answer "
+                               f"differently; (baseline, service) by field: {str(differ)[:2000]}")
 
 
 def _start_bare(out_dir: Path, sizes: list[int], database_url: str) -> tuple[Process, str]:
