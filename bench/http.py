@@ -25,7 +25,7 @@ import requests
 
 from bench import seed
 from bench.topology import Topology
-from tests.faults.proxy import free_port
+from tests.ports import free_port
 from tests.faults.suite import Process
 
 ROOT = Path(__file__).resolve().parents[1]

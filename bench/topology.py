@@ -14,7 +14,7 @@ from kombu import Connection
 
 from marketplace.registry import NAMES as SERVICES
 from shared.db import drop_database, ensure_database, normalize_url
-from tests.faults.proxy import free_port
+from tests.ports import free_port
 from tests.faults.suite import Broker, Process, regardless, signing_keys
 
 ROOT = Path(__file__).resolve().parents[1]

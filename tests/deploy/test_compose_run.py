@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import requests
 
 from tests.deploy.conftest import _rabbitmqctl
 from tests.deploy.helpers import ROOT, SERVICES, compose, env_example, interpolate
+from tests.ports import free_port, port_free
 
 pytestmark = [pytest.mark.slow, pytest.mark.amqp, pytest.mark.postgres]
 
@@ -44,22 +44,6 @@ START_WAIT = 90
 IMAGE_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LOG_FORMAT": "json",
              "HEALTH_PORT": "8000", "HEALTH_PATH": "/health"}
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_public_ports() -> None:

@@ -9,7 +9,6 @@ that emitted the event.
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import subprocess
@@ -23,7 +22,8 @@ from shared.db import drop_database, ensure_database, normalize_url
 from tests import infra
 from tests.e2e.otlp import Receiver, Span
 from tests.faults.suite import Broker, regardless
-from tests.platform.test_dev import answers, port_free
+from tests.platform.test_dev import answers
+from tests.ports import free_port_row
 from tests.support import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.amqp, pytest.mark.postgres]
@@ -75,23 +75,10 @@ def told_whole(spans: list[Span]) -> list[Span]:
     return spans if hops and {"demo", "gateway", *SERVICES} <= {span.service for span in spans} else []
 
 
-def free_port_base() -> int:
-    """The first of a row of free ports, the gateway's then each service's, below the kernel's ephemeral range:
-    a port in that range can be taken by any outgoing connection between this check and the stack binding it."""
-    try:
-        ephemeral = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral = 32768
-    while True:
-        base = random.randrange(20000, ephemeral - len(SERVICES) - 1)
-        if all(port_free(port) for port in range(base, base + len(SERVICES) + 1)):
-            return base
-
-
 class TestTheDemoIsOneTrace:
     def test_the_demo_on_stack_is_one_trace_through_the_gateway_and_every_service(self, tmp_path, private_vhost,
                                                                                    pg_server_url, receiver):
-        suffix, base = uuid.uuid4().hex[:8], free_port_base()
+        suffix, base = uuid.uuid4().hex[:8], free_port_row(len(SERVICES) + 1)  # the gateway's, then each service's
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("DATABASE_URL", "AMQP_URL", "MARKETPLACE_", "PROMETHEUS_MULTIPROC_DIR"))}
         env.update(exporting_to(receiver), PAYOUT_HOLD="2s", REVIEW_WINDOW="1h", LOG_LEVEL="WARNING",

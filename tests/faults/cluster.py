@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.faults.proxy import free_port
+from tests.ports import free_port
 from tests.faults.suite import _SPAWNER, Vhosts, _die_with_parent
 
 SBIN = Path("/usr/lib/rabbitmq/bin")

@@ -25,7 +25,8 @@ from marketplace.registry import NAMES as SERVICES
 from shared.config import Settings
 from shared.db import drop_database, ensure_database, normalize_url
 from shared.dlq import AmqpDeadLetters
-from tests.faults.proxy import Proxy, free_port
+from tests.faults.proxy import Proxy
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL, ADMIN_PASSWORD = "faults-admin@example.com", "faults-admin-password"

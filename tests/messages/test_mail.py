@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from services.messages import mail
 from shared.db import utcnow
 from shared.tables import TimerRow
 from tests.messages.helpers import Proposal
+from tests.ports import free_port
 from tests.support import eventually
 
 
@@ -34,12 +34,6 @@ class Inbox:
                 return "451 Try again later"
             self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,8 @@ import pytest
 from services.messages import stream as live
 from tests.messages.helpers import Proposal
 from tests.messages.sse import Stream
+from tests.ports import free_port
 from tests.support import eventually, new_id
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def token(messages, user_id: str, roles=("client",)) -> str:
