@@ -25,6 +25,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.bus import topology
 from shared.config import Settings
 from shared.db import Database, database_on_server, drop_database
 from shared.provenance import Publishers
@@ -100,10 +101,13 @@ def make_database(request):
     return request.getfixturevalue(fixture)
 
 
+RETRY_DELAYS = "0.1s,0.2s,0.3s"
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Embedded-mode settings with short timers, keys and data kept in the test's own folder."""
-    return Settings.from_env({"VAR_DIR": str(tmp_path / "var"), "RETRY_DELAYS": "0.1s,0.2s,0.3s"}).replace(
+    return Settings.from_env({"VAR_DIR": str(tmp_path / "var"), "RETRY_DELAYS": RETRY_DELAYS}).replace(
         timer_poll=timedelta(milliseconds=50), outbox_sweep=timedelta(milliseconds=200))
 
 
@@ -223,6 +227,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unlisted = sorted({module_of(item.nodeid) for item in items if shares_the_broker(item)} - set(SHARED))
     if unlisted:
         raise pytest.UsageError(f"{', '.join(unlisted)}: tests on the shared broker; add to SHARED in tests/conftest.py")
+
+
+@pytest.fixture(autouse=True)
+def _services_queues_empty(request):
+    """A test on the shared broker starts with the services' own queues empty. They are durable and bound
+    whether or not anything consumes them, so they keep what the tests before (and earlier runs) published
+    under the services' names; a `messages_live` would otherwise work through that backlog before reaching
+    its own test's events."""
+    if not shares_the_broker(request.node):
+        return
+    from marketplace.registry import NAMES
+    from tests.support import empty_queues
+
+    delays = {*Settings().retry_delays, *Settings.from_env({"RETRY_DELAYS": RETRY_DELAYS}).retry_delays}
+    empty_queues(request.getfixturevalue("amqp_url"), [
+        queue for name in NAMES for queue in (topology.events_queue_name(name), topology.dead_queue_name(name),
+                                             *(topology.retry_queue_name(name, delay) for delay in delays))])
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -129,6 +129,21 @@ class PrivateBus:
             channel.exchange_delete(self.settings.exchange)
 
 
+def empty_queues(amqp_url: str, queues: list[str]) -> None:
+    """Purge those of `queues` the broker has; one it has never declared is passed over."""
+    connection = pika.BlockingConnection(pika_parameters(amqp_url))
+    try:
+        for queue in queues:
+            channel = connection.channel()
+            try:
+                channel.queue_purge(queue)
+            except pika.exceptions.ChannelClosedByBroker:  # 404: not declared (the broker closed the channel)
+                continue
+            channel.close()
+    finally:
+        connection.close()
+
+
 class Wire:
     """An independent pika client on the events exchange: its own temporary queue, bound per routing key."""
 
