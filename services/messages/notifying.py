@@ -136,9 +136,8 @@ def message_received(uow, room, recipient_id: str, data: dict) -> Notification:
 
 def notify(uow, user_id: str, kind: str, text: str, resource: str, data: dict, *, email: bool = True) -> Notification:
     """A notification for `user_id`, numbered after their last one; their webhooks and e-mail follow."""
-    # Ordering: the user's row is locked, so `seq` follows commit order per user with no gap.
-    recipient = locked_recipient(uow, user_id)
-    recipient.last_seq += 1
+    # Ordering: taking the number locks the user's row, so `seq` follows commit order per user with no gap.
+    recipient = numbered_recipient(uow, user_id)
     notification = Notification(id=new_id(), user_id=user_id, seq=recipient.last_seq, kind=kind, text=text[:300],
                                 resource=resource, data=data, created_at=utcnow())
     uow.session.add(notification)
@@ -149,9 +148,10 @@ def notify(uow, user_id: str, kind: str, text: str, resource: str, data: dict, *
     return notification
 
 
-def locked_recipient(uow, user_id: str) -> Recipient:
-    uow.db.insert_new(uow.session, Recipient, user_id=user_id, email=None, last_seq=0)
-    return uow.session.scalar(uow.for_update(sa.select(Recipient).where(Recipient.user_id == user_id)))
+def numbered_recipient(uow, user_id: str) -> Recipient:
+    """The user's row with `last_seq` one further (made at 1 for a user new here), locked until commit."""
+    return uow.db.insert_or_update(uow.session, Recipient, {"user_id": user_id, "email": None, "last_seq": 1},
+                                   last_seq=Recipient.last_seq + 1)
 
 
 def listing(user_id: str, *, unread: bool = False, kind: str | None = None):
