@@ -97,8 +97,7 @@ class Harness:
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-        self.runtime.bus.close()
-        self.runtime.db.dispose()
+        self.runtime.close()  # marks what it published first, so nothing reaches its database after this
 
 
 class PrivateBus:
