@@ -17,15 +17,18 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from services.messages import SERVICE
+from services.messages.models import Notification
 from services.messages.settings import MessagesSettings
 from shared.config import Settings
 from shared.db import Database, database_on_server, drop_database
 from shared.events import OWNERS, Envelope
 from shared.ids import new_id
+from shared.tables import InboxRow
 from tests.support import Harness
 
 WARM_UP = 20
@@ -59,6 +62,53 @@ def story() -> list[tuple[str, dict]]:
     ]
 
 
+@dataclass
+class Measured:
+    timings: dict[str, list[float]]  # milliseconds per delivery, by event type
+    statements: dict[str, list[int]]
+    story_ms: float  # a whole story's mean
+    handled: int  # inbox rows: deliveries handled, not retried
+    notifications: int
+
+
+def measure(database: Database, stories: int, *, warm_up: int = WARM_UP, profile: str | None = None) -> Measured:
+    """Play `warm_up` stories, then time `stories` more, on the messages service over `database`."""
+    statements = [0]
+    sa.event.listen(database.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+    timings: dict[str, list[float]] = defaultdict(list)
+    counts: dict[str, list[int]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as var:
+        harness = Harness(SERVICE, Settings.from_env({"VAR_DIR": var}), database, service_settings=MessagesSettings())
+
+        def play(count: int) -> None:
+            for _ in range(count):
+                for type_, data in story():
+                    envelope = Envelope.new(type_, data, producer=OWNERS[type_], correlation_id=new_id())
+                    statements[0], began = 0, time.perf_counter()
+                    harness.deliver(envelope)
+                    timings[type_].append((time.perf_counter() - began) * 1000)
+                    counts[type_].append(statements[0])
+
+        try:
+            play(warm_up)
+            timings.clear(), counts.clear()
+            profiler = cProfile.Profile() if profile else None
+            began = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            play(stories)
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)
+            story_ms = (time.perf_counter() - began) * 1000 / stories
+            with database.transaction() as session:
+                handled = session.scalar(sa.select(sa.func.count()).select_from(InboxRow))
+                notifications = session.scalar(sa.select(sa.func.count()).select_from(Notification))
+        finally:
+            harness.stop()
+    return Measured(dict(timings), dict(counts), story_ms, handled or 0, notifications or 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.handlers", description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=200)
@@ -66,41 +116,14 @@ def main() -> None:
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"bench_handlers_{new_id()[:8]}"
-    database = Database(database_on_server(server, name))
-    statements = [0]
-    sa.event.listen(database.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
-    with tempfile.TemporaryDirectory() as var:
-        harness = Harness(SERVICE, Settings.from_env({"VAR_DIR": var}), database, service_settings=MessagesSettings())
-        try:
-            timings: dict[str, list[float]] = defaultdict(list)
-            counts: dict[str, list[int]] = defaultdict(list)
-
-            def play(stories: int) -> None:
-                for _ in range(stories):
-                    for type_, data in story():
-                        envelope = Envelope.new(type_, data, producer=OWNERS[type_], correlation_id=new_id())
-                        statements[0], began = 0, time.perf_counter()
-                        harness.deliver(envelope)
-                        timings[type_].append((time.perf_counter() - began) * 1000)
-                        counts[type_].append(statements[0])
-
-            play(WARM_UP)
-            timings.clear(), counts.clear()
-            profile = cProfile.Profile() if args.profile else None
-            began = time.perf_counter()
-            if profile:
-                profile.enable()
-            play(args.stories)
-            if profile:
-                profile.disable()
-                profile.dump_stats(args.profile)
-            whole = (time.perf_counter() - began) * 1000 / args.stories
-        finally:
-            harness.stop()
-            drop_database(server, name)
-    for type_, taken in timings.items():
-        print(f"{type_:32} p50 {statistics.median(taken):6.2f} ms  {statistics.median(counts[type_]):4.0f} statements")
-    print(f"a story's {len(timings)} events: {whole:.1f} ms on average over {args.stories} stories")
+    try:
+        measured = measure(Database(database_on_server(server, name)), args.stories, profile=args.profile)
+    finally:
+        drop_database(server, name)
+    for type_, taken in measured.timings.items():
+        print(f"{type_:32} p50 {statistics.median(taken):6.2f} ms  "
+              f"{statistics.median(measured.statements[type_]):4.0f} statements")
+    print(f"a story's {len(measured.timings)} events: {measured.story_ms:.1f} ms on average over {args.stories} stories")
 
 
 if __name__ == "__main__":
