@@ -91,7 +91,8 @@ def measure(database: Database, stories: int, *, warm_up: int = WARM_UP, profile
 
         try:
             play(warm_up)
-            timings.clear(), counts.clear()
+            timings.clear()
+            counts.clear()
             profiler = cProfile.Profile() if profile else None
             began = time.perf_counter()
             if profiler:

@@ -198,20 +198,22 @@ class Database:
 
     def insert_new(self, session: Session, model, **values) -> bool:
         """`INSERT … ON CONFLICT DO NOTHING` in one round trip: whether the row is new."""
-        insert = sqlite_insert if self.is_sqlite else postgresql_insert
         table = model.__table__
-        statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        statement = self._insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
         return session.execute(statement).first() is not None
 
     def insert_or_update(self, session: Session, model, values: dict, **changes):
         """`INSERT … ON CONFLICT (primary key) DO UPDATE SET changes` in one round trip, the row back as `model`:
         new with `values`, else as it was with `changes` made (a column in them is the row's value before), and
         locked until commit as any updated row is."""
-        insert = sqlite_insert if self.is_sqlite else postgresql_insert
-        statement = (insert(model).values(**values)
+        statement = (self._insert(model).values(**values)
                      .on_conflict_do_update(index_elements=list(model.__table__.primary_key.columns), set_=changes)
                      .returning(model))
         return session.scalars(statement, execution_options={"populate_existing": True}).one()
+
+    def _insert(self, target):
+        """The dialect's `INSERT`, the one with `ON CONFLICT`."""
+        return sqlite_insert(target) if self.is_sqlite else postgresql_insert(target)
 
     def update_if(self, session: Session, row, *conditions, **values) -> bool:
         """A conditional `UPDATE` of `row`, made only while `conditions` hold, its new values back in `row` in

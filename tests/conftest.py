@@ -19,13 +19,13 @@ without them it runs on its defaults, never on the developer's environment.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from datetime import timedelta
 
 import pytest
 
-from shared.bus import topology
 from shared.config import Settings
 from shared.db import Database, database_on_server, drop_database
 from shared.provenance import Publishers
@@ -235,15 +235,20 @@ def _services_queues_empty(request):
     whether or not anything consumes them, so they keep what the tests before (and earlier runs) published
     under the services' names; a `messages_live` would otherwise work through that backlog before reaching
     its own test's events."""
-    if not shares_the_broker(request.node):
-        return
-    from marketplace.registry import NAMES
-    from tests.support import empty_queues
+    if shares_the_broker(request.node):
+        from tests.support import empty_queues
 
-    delays = {*Settings().retry_delays, *Settings.from_env({"RETRY_DELAYS": RETRY_DELAYS}).retry_delays}
-    empty_queues(request.getfixturevalue("amqp_url"), [
-        queue for name in NAMES for queue in (topology.events_queue_name(name), topology.dead_queue_name(name),
-                                             *(topology.retry_queue_name(name, delay) for delay in delays))])
+        empty_queues(request.getfixturevalue("amqp_url"), _services_queues())
+
+
+@functools.cache
+def _services_queues() -> list[str]:
+    """Every service's queues under the default retry delays and the tests' own."""
+    from marketplace.registry import NAMES
+    from tests.support import service_queues
+
+    both = (Settings(), Settings.from_env({"RETRY_DELAYS": RETRY_DELAYS}))
+    return list(dict.fromkeys(queue for name in NAMES for settings in both for queue in service_queues(name, settings)))
 
 
 @pytest.hookimpl(optionalhook=True)

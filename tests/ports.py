@@ -33,14 +33,12 @@ def port_free(port: int) -> bool:
     return True
 
 
-def worker_slice(worker: str | None, workers: str | None, start: int = LOWEST,
-                 end: int | None = None) -> range:
+def worker_slice(worker: str | None, workers: str | None) -> range:
     """The ports the xdist worker named `worker` (gw0, gw1, …) of `workers` draws from; all of them outside xdist."""
-    end = ephemeral_start() if end is None else end
     count = int(workers) if workers and workers.isdigit() and int(workers) > 0 else 1
-    index = int(worker[2:]) if worker and worker[2:].isdigit() else 0
-    width = (end - start) // count
-    return range(start + (index % count) * width, start + (index % count + 1) * width)
+    index = int(worker[2:]) % count if worker and worker[2:].isdigit() else 0
+    width = (ephemeral_start() - LOWEST) // count
+    return range(LOWEST + index * width, LOWEST + (index + 1) * width)
 
 
 class Ports:

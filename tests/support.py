@@ -128,6 +128,11 @@ class PrivateBus:
             channel.exchange_delete(self.settings.exchange)
 
 
+def service_queues(service: str, settings: Settings) -> list[str]:
+    return [topology.events_queue_name(service), topology.dead_queue_name(service),
+            *(topology.retry_queue_name(service, delay) for delay in settings.retry_delays)]
+
+
 def empty_queues(amqp_url: str, queues: list[str]) -> None:
     """Purge those of `queues` the broker has; one it has never declared is passed over."""
     connection = pika.BlockingConnection(pika_parameters(amqp_url))

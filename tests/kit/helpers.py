@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from kombu.utils.url import parse_url
 from marshmallow import Schema, fields, validate
 
-from shared.bus import topology
 from shared.config import Settings
 from shared.db import Database, KitBase
 from shared.events.fields import Day, Id, Timestamp
@@ -23,6 +22,7 @@ from shared.service import Service
 from shared.tables import DeadLetterRow, InboxRow, OutboxRow, RetryRow, TimerRow
 from shared.worker import Worker
 from tests.infra import unique
+from tests.support import service_queues  # noqa: F401 - the kit's tests take it from here
 
 REGISTERED = "users.user.registered"
 SUSPENDED = "users.user.suspended"
@@ -185,11 +185,6 @@ class Kit:
             worker.stop()
         for runtime in reversed(self.runtimes):
             runtime.close()
-
-
-def service_queues(service: str, settings: Settings) -> list[str]:
-    return [topology.events_queue_name(service), topology.dead_queue_name(service),
-            *(topology.retry_queue_name(service, delay) for delay in settings.retry_delays)]
 
 
 # The broker, seen independently of the kit -------------------------------------------------
